@@ -1,0 +1,35 @@
+# FineCLIPER preprocessing: every video of a dataset to a WebDataset shard.
+#   snakemake --cores 32 all                       (the built-in demo, config/config.yaml)
+#   snakemake --cores 32 all --configfile config/dfew.yaml
+# See README.md for the stages, outputs and which config edits rerun which stages.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/frames.smk"
+include: "rules/landmarks.smk"
+include: "rules/masks.smk"
+include: "rules/describe.smk"
+include: "rules/pack.smk"
+
+
+rule all:
+    input:
+        shard_paths(),
+        SUMMARY,
+    default_target: True
+
+
+rule shards:
+    input:
+        shard_paths(),

@@ -1,0 +1,62 @@
+"""Human views of shard samples: a text summary and a contact sheet (frames, masks, landmarks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .masks import LABELS, colorize
+from .shards import decode_sample, num_frames
+
+
+def describe_raw(raw: dict) -> str:
+    """A few lines on what one raw sample holds."""
+    sample = decode_sample(raw, frames=[0]) if num_frames(raw) else None
+    meta = json.loads(raw["json"])
+    fields = sorted(k for k in raw if not k.startswith("__"))
+    shown = [k for k in fields if not k[:3].isdigit()]
+    lm = sample["landmarks"] if sample else None
+    lines = [
+        f"key: {raw['__key__']}  ({meta['dataset']}, group {meta['group']}, chunk {meta['chunk']})",
+        f"label: {meta['label']} = {meta['label_name']}",
+        f"frames: {num_frames(raw)} x {sample['frames'][0].shape if sample else '-'} (source indices {meta['frame_indices']})",
+        f"masks: {num_frames(raw)} label maps, labels {', '.join(LABELS)}",
+        f"landmarks: {lm.shape[1:] if lm is not None else '-'} per frame, detection rate {meta['detection_rate']:.2f}",
+        f"description: {raw['desc.txt'].decode()}",
+        f"removed words: {meta['removed_words'] or 'none'}",
+        f"source: {meta['source']} ({meta['total_frames']} frames, {meta['fps']:.2f} fps)",
+        f"fields: {', '.join(shown)} + NNN.jpg / NNN.seg.png",
+    ]
+    return "\n".join(lines)
+
+
+def contact_sheet(sample: dict, path: str | Path, columns: int = 8) -> None:
+    """Write a PNG with rows of frames, their colour label maps, and frames with landmarks drawn."""
+    import cv2
+
+    from .io import atomic_path
+
+    frames = sample["frames"]
+    idx = np.linspace(0, len(frames) - 1, min(columns, len(frames))).round().astype(int)
+    rows = [[], [], []]
+    for i in idx:
+        frame = frames[i]
+        h, w = frame.shape[:2]
+        rows[0].append(frame)
+        rows[1].append(cv2.addWeighted(frame, 0.35, colorize(sample["masks"][i]), 0.65, 0))
+        drawn = frame.copy()
+        pts = sample["landmarks"][i, :, :2].astype(np.float32)
+        for x, y in pts[~np.isnan(pts).any(1)] * (w, h):
+            cv2.circle(drawn, (int(x), int(y)), 1, (0, 255, 0), -1)
+        rows[2].append(drawn)
+    sheet = np.concatenate([np.concatenate(r, 1) for r in rows], 0)
+    title = f"{sample['key']}  label={sample['meta']['label_name']}"
+    banner = np.full((28, sheet.shape[1], 3), 255, np.uint8)
+    cv2.putText(banner, title, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
+    with atomic_path(path) as tmp:
+        ok = cv2.imwrite(str(tmp.with_suffix(".png")), cv2.cvtColor(np.concatenate([banner, sheet], 0), cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise OSError(f"could not write {path}")
+        tmp.with_suffix(".png").replace(tmp)

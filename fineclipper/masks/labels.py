@@ -1,0 +1,17 @@
+"""The face-part label set, the one place that defines it. Left/right are the subject's own."""
+
+import numpy as np
+
+LABELS = ("background", "skin", "left_brow", "right_brow", "left_eye", "right_eye", "nose",
+          "upper_lip", "inner_mouth", "lower_lip", "hair")
+LABEL_INDEX = {name: i for i, name in enumerate(LABELS)}
+
+#: RGB colour per label for rendering parsing maps as images.
+PALETTE = np.array([
+    (0, 0, 0), (204, 153, 102), (0, 102, 255), (0, 204, 255), (0, 153, 0), (102, 255, 102),
+    (255, 255, 0), (255, 0, 0), (128, 0, 64), (255, 102, 178), (120, 60, 20)], np.uint8)
+
+
+def colorize(label_map: np.ndarray) -> np.ndarray:
+    """RGB image of a label map."""
+    return PALETTE[np.clip(label_map, 0, len(LABELS) - 1)]

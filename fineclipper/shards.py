@@ -1,0 +1,104 @@
+"""The shard sample schema: the one place that writes and reads samples of the WebDataset shards.
+
+One sample per video, key = the video id (letters, digits, ``_`` and ``-``: WebDataset splits names at
+the first dot). Fields:
+
+=================  ===========================================================================
+``NNN.jpg``        face crop of kept frame NNN (0-based, in time order), JPEG
+``NNN.seg.png``    face-part label map of frame NNN, 8-bit PNG, values index ``masks.LABELS``
+``landmarks.npy``  (T, 478, 3) float16, MediaPipe normalised coordinates of the crop, NaN = no face
+``blendshapes.npy`` (T, 52) float16, only when the Tasks FaceLandmarker ran
+``desc.txt``       the description after the leakage filter, UTF-8
+``cls``            label index, ASCII digits
+``json``           metadata: dataset, id, label, label_name, group, chunk, source, fps,
+                   total_frames, frame_indices, boxes, face_detected, landmarks_detected,
+                   detection_rate, width, height, description_backend, removed_words, stage_versions
+=================  ===========================================================================
+
+Only safe encodings: JPEG, PNG, ``.npy`` without pickle, text and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .io import npy_bytes, npy_load
+
+FRAME_EXT = "jpg"
+MASK_EXT = "seg.png"
+
+
+def frame_key(i: int) -> str:
+    return f"{i:03d}.{FRAME_EXT}"
+
+
+def mask_key(i: int) -> str:
+    return f"{i:03d}.{MASK_EXT}"
+
+
+def make_sample(key: str, jpegs: list[bytes], pngs: list[bytes], landmarks: np.ndarray, description: str,
+                label: int, meta: dict, blendshapes: np.ndarray | None = None) -> dict:
+    """Build one sample dict ready for :class:`webdataset.TarWriter` (all values bytes)."""
+    if "." in key:
+        raise ValueError(f"sample key {key!r} contains a dot")
+    if not (len(jpegs) == len(pngs) == len(landmarks)):
+        raise ValueError(f"{key}: {len(jpegs)} frames, {len(pngs)} masks and {len(landmarks)} landmark rows differ")
+    sample = {"__key__": key, "landmarks.npy": npy_bytes(np.asarray(landmarks, np.float16)),
+              "desc.txt": description.encode("utf-8"), "cls": str(int(label)).encode("ascii"),
+              "json": json.dumps(meta, sort_keys=True).encode("utf-8")}
+    for i, (jpg, png) in enumerate(zip(jpegs, pngs)):
+        sample[frame_key(i)] = jpg
+        sample[mask_key(i)] = png
+    if blendshapes is not None:
+        sample["blendshapes.npy"] = npy_bytes(np.asarray(blendshapes, np.float16))
+    return sample
+
+
+def write_shard(path: str | Path, samples: list[dict]) -> None:
+    """Write samples to a tar shard atomically."""
+    import webdataset as wds
+
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp:
+        with wds.TarWriter(str(tmp)) as sink:
+            for sample in samples:
+                sink.write(sample)
+
+
+def iter_raw(path: str | Path) -> Iterator[dict]:
+    """Raw samples (field -> bytes) of one shard, in order."""
+    import webdataset as wds
+
+    yield from wds.WebDataset(str(path), shardshuffle=False, empty_check=False)
+
+
+def num_frames(raw: dict) -> int:
+    return sum(1 for k in raw if k.endswith("." + FRAME_EXT) and k[:3].isdigit())
+
+
+def decode_sample(raw: dict, frames: list[int] | None = None) -> dict:
+    """Decode a raw sample; ``frames`` selects which frames and masks to decode (default all)."""
+    import cv2
+
+    def image(data: bytes, flags: int) -> np.ndarray:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+
+    selected = range(num_frames(raw)) if frames is None else frames
+    landmarks = npy_load(raw["landmarks.npy"])
+    out = {
+        "key": raw["__key__"],
+        "frames": [cv2.cvtColor(image(raw[frame_key(i)], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for i in selected],
+        "masks": [image(raw[mask_key(i)], cv2.IMREAD_UNCHANGED) for i in selected],
+        "landmarks": landmarks[list(selected)],
+        "description": raw["desc.txt"].decode("utf-8"),
+        "label": int(raw["cls"]),
+        "meta": json.loads(raw["json"]),
+    }
+    if "blendshapes.npy" in raw:
+        out["blendshapes"] = npy_load(raw["blendshapes.npy"])[list(selected)]
+    return out

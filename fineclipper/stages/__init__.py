@@ -1,0 +1,1 @@
+"""Pipeline stages. Each module has a ``main()`` that one Snakemake rule calls on one chunk."""

@@ -1,0 +1,88 @@
+"""What every stage shares: argument parsing, the per-video loop that records failures, table IO."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pyarrow as pa
+
+from ..io import npy_bytes, npy_load, read_table, write_table  # noqa: F401 (re-exported for stages)
+from ..video import VideoError
+
+log = logging.getLogger("fineclipper")
+
+FAILURE_SCHEMA = pa.schema([("id", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
+
+
+class VideoFailure(VideoError):
+    """Raised by a stage's per-video step for an expected, recorded failure (no face, too few frames)."""
+
+
+def stage_args(description: str, inputs: Iterable[str]) -> argparse.Namespace:
+    """Parse ``--<input> PATH`` for each input, ``--output``, ``--failures`` and ``--config JSON``."""
+    parser = argparse.ArgumentParser(description=description)
+    for name in inputs:
+        parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--failures", required=True)
+    parser.add_argument("--config", default="{}", help="the stage's config section as JSON")
+    args = parser.parse_args()
+    args.config = json.loads(args.config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    return args
+
+
+def run_per_video(stage: str, items: list, process: Callable, key: Callable = lambda item: item["id"],
+                  progress: bool = True) -> tuple[list[dict], list[dict]]:
+    """Apply ``process`` to each item; a failing item becomes a failure row, never a crash of the chunk.
+
+    Returns ``(results, failures)``. Expected failures (:class:`VideoError`) keep their message;
+    unexpected exceptions are recorded with their type and logged with a traceback.
+    """
+    from tqdm import tqdm
+
+    results, failures = [], []
+    for item in tqdm(items, desc=stage, unit="video", disable=not progress, file=sys.stderr):
+        vid = key(item)
+        try:
+            results.append(process(item))
+        except VideoError as e:
+            failures.append({"id": vid, "stage": stage, "reason": str(e)})
+        except Exception as e:  # noqa: BLE001 - one bad video must not kill the chunk
+            log.error("%s failed on %s:\n%s", stage, vid, traceback.format_exc())
+            failures.append({"id": vid, "stage": stage, "reason": f"{type(e).__name__}: {e}"})
+    log.info("%s: %d ok, %d failed", stage, len(results), len(failures))
+    return results, failures
+
+
+def write_outputs(output: str, failures_path: str, rows: list[dict], schema: pa.Schema, failures: list[dict]) -> None:
+    """Write the stage's table and its failures table (both atomically)."""
+    write_table(output, pa.Table.from_pylist(rows, schema=schema))
+    write_table(failures_path, pa.Table.from_pylist(failures, schema=FAILURE_SCHEMA))
+
+
+def read_rows(path: str | Path) -> list[dict]:
+    return read_table(path).to_pylist()
+
+
+def read_chunk(path: str | Path) -> dict:
+    """The chunk manifest written at parse time: ``{"chunk": id, "rows": [manifest rows]}``."""
+    return json.loads(Path(path).read_text())
+
+
+def decode_jpegs(jpegs: list[bytes]) -> list[np.ndarray]:
+    """Decode JPEG bytes to RGB arrays."""
+    import cv2
+
+    frames = []
+    for data in jpegs:
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return frames

@@ -1,0 +1,79 @@
+"""Stage ``pack``: join a chunk's stage outputs into one WebDataset shard, and write the chunk's
+failures table next to it. Every manifest row of the chunk ends up in exactly one of the two."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+import pyarrow as pa
+
+from ..io import npy_load, read_table, write_table
+from ..shards import make_sample, write_shard
+from .common import FAILURE_SCHEMA, read_chunk
+from .versions import STAGE_VERSIONS
+
+log = logging.getLogger("fineclipper")
+STAGES = ("frames", "landmarks", "masks", "describe")
+
+
+def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: dict[str, str],
+               shard_path: str, failures_path: str) -> dict:
+    """Write the shard and the failures table of one chunk; return counts."""
+    chunk = read_chunk(chunk_path)
+    tables = {s: {r["id"]: r for r in read_table(stage_tables[s]).to_pylist()} for s in STAGES}
+    failed = {}
+    for s in STAGES:
+        for f in read_table(stage_failures[s]).to_pylist():
+            failed.setdefault(f["id"], f)
+    samples, failures = [], []
+    for row in chunk["rows"]:
+        vid = row["id"]
+        if vid in failed:
+            failures.append(failed[vid])
+            continue
+        missing = [s for s in STAGES if vid not in tables[s]]
+        if missing:  # a stage dropped it without saying why: still recorded, never lost
+            failures.append({"id": vid, "stage": missing[0], "reason": f"absent from the {missing[0]} output"})
+            continue
+        fr, lm, mk, ds = (tables[s][vid] for s in STAGES)
+        landmarks = npy_load(lm["landmarks"])
+        meta = {
+            "dataset": row["dataset"], "id": vid, "label": row["label"], "label_name": row["label_name"],
+            "group": row["group"], "chunk": chunk["chunk"], "source": row["source"], "fps": fr["fps"],
+            "total_frames": fr["total_frames"], "frame_indices": fr["indices"], "boxes": fr["boxes"],
+            "face_detected": fr["detected"], "landmarks_detected": lm["detected"],
+            "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
+            "height": fr["height"], "description_backend": ds["backend"], "removed_words": ds["removed"],
+            "stage_versions": STAGE_VERSIONS,
+        }
+        blend = npy_load(lm["blendshapes"]) if lm["blendshapes"] is not None else None
+        samples.append(make_sample(vid, fr["jpegs"], mk["pngs"], landmarks, ds["text"], row["label"], meta, blend))
+    ids = {r["id"] for r in chunk["rows"]}
+    packed, recorded = {s["__key__"] for s in samples}, {f["id"] for f in failures}
+    if packed & recorded or (packed | recorded) != ids:
+        raise RuntimeError(f"{chunk_path}: shard and failures do not partition the chunk's {len(ids)} videos")
+    write_shard(shard_path, samples)
+    write_table(failures_path, pa.Table.from_pylist(failures, schema=FAILURE_SCHEMA))
+    return {"videos": len(ids), "packed": len(samples), "failed": len(failures)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chunk", required=True)
+    for s in STAGES:
+        parser.add_argument(f"--{s}", required=True)
+        parser.add_argument(f"--{s}-failures", required=True)
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--failures", required=True)
+    parser.add_argument("--config", default="{}")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    counts = pack_chunk(args.chunk, {s: getattr(args, s) for s in STAGES},
+                        {s: getattr(args, f"{s}_failures") for s in STAGES}, args.output, args.failures)
+    log.info("pack %s: %s", args.output, json.dumps(counts))
+
+
+if __name__ == "__main__":
+    main()

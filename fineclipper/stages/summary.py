@@ -1,0 +1,60 @@
+"""The end-of-run summary: videos per group packed and failed, failure reasons, and the strict check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from ..io import read_table, write_json
+from ..shards import iter_raw
+from .common import read_chunk
+
+
+def summarize(chunks: list[str], shards: list[str], failures: list[str]) -> dict:
+    """Count videos, packed samples and failures per group; list failure reasons by stage."""
+    total, packed, failed = Counter(), Counter(), Counter()
+    reasons: Counter = Counter()
+    examples = []
+    for chunk_path, shard, fail in zip(chunks, shards, failures):
+        chunk = read_chunk(chunk_path)
+        group = chunk["rows"][0]["group"] if chunk["rows"] else "?"
+        total[group] += len(chunk["rows"])
+        packed[group] += sum(1 for _ in iter_raw(shard))
+        for f in read_table(fail).to_pylist():
+            failed[group] += 1
+            reasons[f"{f['stage']}: {f['reason'].split(':')[0]}"] += 1
+            if len(examples) < 20:
+                examples.append(f)
+    n, bad = sum(total.values()), sum(failed.values())
+    return {"videos": n, "packed": sum(packed.values()), "failed": bad, "failed_fraction": bad / max(1, n),
+            "groups": {g: {"videos": total[g], "packed": packed[g], "failed": failed[g]} for g in sorted(total)},
+            "failure_reasons": dict(reasons.most_common()), "failure_examples": examples}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chunks", nargs="*", default=[])
+    parser.add_argument("--shards", nargs="*", default=[])
+    parser.add_argument("--failures", nargs="*", default=[])
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--config", default="{}")
+    args = parser.parse_args()
+    cfg = json.loads(args.config)
+    summary = summarize(args.chunks, args.shards, args.failures)
+    if summary["packed"] + summary["failed"] != summary["videos"]:
+        sys.exit(f"summary: {summary['packed']} packed + {summary['failed']} failed != {summary['videos']} videos")
+    lines = [f"{summary['packed']} of {summary['videos']} videos packed, {summary['failed']} failed"]
+    lines += [f"  {g}: {c['packed']}/{c['videos']} packed" for g, c in summary["groups"].items()]
+    lines += [f"  failure {reason}: {n}" for reason, n in summary["failure_reasons"].items()]
+    print("\n".join(lines), file=sys.stderr)
+    if cfg.get("strict") and summary["failed_fraction"] > cfg["max_failed_fraction"]:
+        sys.exit(f"failures.strict: {summary['failed_fraction']:.1%} of videos failed, more than "
+                 f"max_failed_fraction {cfg['max_failed_fraction']:.1%}; see {Path(args.output).parent}/*.failures.parquet")
+    write_json(args.output, summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Stage versions. Rules pass them as params, so bumping one reruns that stage and what depends on it.
+
+Bump a stage's number whenever its code changes what it writes (Snakemake does not track imported modules).
+"""
+
+STAGE_VERSIONS = {
+    "demo": 1,
+    "frames": 1,
+    "landmarks": 1,
+    "masks": 1,
+    "describe": 1,
+    "pack": 1,
+}

@@ -1,0 +1,24 @@
+# High level: a description of the facial movements, with emotion words removed.
+
+
+rule describe:
+    input:
+        chunk=chunk_file,
+        frames=f"{RESULTS}/frames/{{chunk}}.parquet",
+        landmarks=f"{RESULTS}/landmarks/{{chunk}}.parquet",
+    output:
+        **stage_output("describe"),
+    params:
+        **stage_params("describe"),
+    log:
+        stage_log("describe"),
+    benchmark:
+        stage_benchmark("describe")
+    threads: 1
+    resources:
+        mem_mb=4000,
+        gpu=0,
+    shell:
+        "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunk:q} --frames {input.frames:q}"
+        " --landmarks {input.landmarks:q} --output {output.table:q} --failures {output.failures:q}"
+        " --config {params.config:q} > {log:q} 2>&1"

@@ -1,0 +1,21 @@
+# Low level: face frames, cropped with a smoothed box and subsampled to max_frames.
+
+
+rule frames:
+    input:
+        chunk=chunk_file,
+        sources=source_inputs,
+    output:
+        **stage_output("frames"),
+    params:
+        **stage_params("frames"),
+    log:
+        stage_log("frames"),
+    benchmark:
+        stage_benchmark("frames")
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PYTHON} -m fineclipper.stages.frames --chunk {input.chunk:q} --output {output.table:q}"
+        " --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

@@ -1,0 +1,20 @@
+# Middle level: MediaPipe face landmarks (478 points) per kept frame.
+
+
+rule landmarks:
+    input:
+        frames=f"{RESULTS}/frames/{{chunk}}.parquet",
+    output:
+        **stage_output("landmarks"),
+    params:
+        **stage_params("landmarks"),
+    log:
+        stage_log("landmarks"),
+    benchmark:
+        stage_benchmark("landmarks")
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PYTHON} -m fineclipper.stages.landmarks --frames {input.frames:q} --output {output.table:q}"
+        " --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

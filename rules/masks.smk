@@ -1,0 +1,22 @@
+# Middle level: face-part label maps (parsing maps) per kept frame.
+
+
+rule masks:
+    input:
+        frames=f"{RESULTS}/frames/{{chunk}}.parquet",
+        landmarks=f"{RESULTS}/landmarks/{{chunk}}.parquet",
+    output:
+        **stage_output("masks"),
+    params:
+        **stage_params("masks"),
+    log:
+        stage_log("masks"),
+    benchmark:
+        stage_benchmark("masks")
+    threads: 1
+    resources:
+        mem_mb=4000,
+        gpu=0,
+    shell:
+        "{PYTHON} -m fineclipper.stages.masks --frames {input.frames:q} --landmarks {input.landmarks:q}"
+        " --output {output.table:q} --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"
