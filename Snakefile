@@ -3,15 +3,18 @@
 #   snakemake --cores 32 all --configfile config/dfew.yaml
 # See README.md for the stages, outputs and which config edits rerun which stages.
 
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The demo defaults; --configfile FILE merges a dataset's settings over them.
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
+validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"), set_default=True)
 
 
 include: "rules/common.smk"

