@@ -8,14 +8,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-DEMO_DEFAULTS = {"classes": ["neutral", "happiness", "surprise", "anger"], "clips_per_class": 10,
-                 "test_per_class": 3, "frames": 24, "size": 192, "fps": 25, "seed": 0}
-
-
 def cmd_demo_data(args: argparse.Namespace) -> None:
+    from .config import load_config
     from .datasets.demo import write_demo
 
-    cfg = {**DEMO_DEFAULTS, **json.loads(args.config)}
+    cfg = load_config(overrides={"demo": json.loads(args.config)})["demo"]
     rows = write_demo(cfg, args.out, workers=args.workers, name=args.name)
     counts = Counter((r["group"], r["label_name"]) for r in rows)
     print(f"wrote {len(rows)} clips to {args.out}: " + ", ".join(f"{g}/{c}={n}" for (g, c), n in sorted(counts.items())))

@@ -34,19 +34,18 @@ def _frame_files(folder: Path) -> list[Path]:
 
 
 def _read_folder(folder: Path, keep: int) -> Clip:
-    from PIL import Image
+    import cv2
 
     files = _frame_files(folder)
     if not files:
         raise VideoError(f"frame folder has no images: {folder}")
     indices = uniform_indices(len(files), keep)
     frames = []
-    for i in indices:
-        try:
-            with Image.open(files[i]) as im:
-                frames.append(np.asarray(im.convert("RGB")))
-        except OSError as e:
-            raise VideoError(f"unreadable frame image {files[i]}: {e}") from None
+    for i in indices:  # only the kept frames are read
+        bgr = cv2.imread(str(files[i]), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise VideoError(f"unreadable frame image {files[i]}")
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     return Clip(frames, indices, len(files), fps=0.0)
 
 

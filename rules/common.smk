@@ -26,6 +26,14 @@ wildcard_constraints:
     chunk=r"[A-Za-z0-9]+-\d{4}",
 
 
+# Backends that need a GPU; their rules then ask for gpu=1 (a SLURM profile turns that into a GPU request).
+GPU_BACKENDS = {"sam", "vllm"}
+
+
+def needs_gpu(backend):
+    return int(backend in GPU_BACKENDS)
+
+
 def chunk_file(wildcards):
     return f"{RESULTS}/chunks/{wildcards.chunk}.json"
 

@@ -17,7 +17,7 @@ rule describe:
     threads: 1
     resources:
         mem_mb=4000,
-        gpu=0,
+        gpu=needs_gpu(config["describe"]["backend"]),
     shell:
         "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunk:q} --frames {input.frames:q}"
         " --landmarks {input.landmarks:q} --output {output.table:q} --failures {output.failures:q}"

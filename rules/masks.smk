@@ -16,7 +16,7 @@ rule masks:
     threads: 1
     resources:
         mem_mb=4000,
-        gpu=0,
+        gpu=needs_gpu(config["masks"]["parser"]),
     shell:
         "{PYTHON} -m fineclipper.stages.masks --frames {input.frames:q} --landmarks {input.landmarks:q}"
         " --output {output.table:q} --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

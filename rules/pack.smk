@@ -39,6 +39,8 @@ rule summary:
         config=json.dumps(config["failures"], sort_keys=True),
     log:
         f"{LOGS}/summary.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/summary.tsv"
     shell:
         "{PYTHON} -m fineclipper.stages.summary --chunks {input.chunks:q} --shards {input.shards:q}"
         " --failures {input.failures:q} --output {output:q} --config {params.config:q} 2>&1 | tee {log:q}"

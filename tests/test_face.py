@@ -1,5 +1,7 @@
 """Face detection, smoothed crops, Face Mesh and the region index sets, on real faces."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,41 @@ def test_nose_points_are_mediapipes():
     from mediapipe.python.solutions import face_mesh_connections
 
     assert set(R.NOSE) == {i for e in face_mesh_connections.FACEMESH_NOSE for i in e}
+
+
+@pytest.fixture(scope="module")
+def local_task_bundle(tmp_path_factory):
+    """A FaceLandmarker .task bundle made from the models inside the mediapipe wheel (no blendshapes)."""
+    import zipfile
+
+    import mediapipe
+
+    modules = Path(mediapipe.__file__).parent / "modules"
+    path = tmp_path_factory.mktemp("task") / "face_landmarker.task"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as bundle:  # Tasks wants it uncompressed
+        bundle.write(modules / "face_detection" / "face_detection_short_range.tflite", "face_detector.tflite")
+        bundle.write(modules / "face_landmark" / "face_landmark.tflite", "face_landmarks_detector.tflite")
+    return path
+
+
+def test_tasks_face_landmarker_runs_a_bundle(astronaut_face, local_task_bundle):
+    """The Tasks path loads a bundle and runs in video mode. The wheel's legacy 468-point model is not
+    the bundle's own landmark model, so only the plumbing is checked here, not the coordinates."""
+    points, detected, shapes = face_landmarker_clip([astronaut_face] * 3, local_task_bundle)
+    assert detected[0] and shapes is None and points.shape == (3, NUM_LANDMARKS, 3)
+    assert np.isnan(points[0, 468:]).all() and not np.isnan(points[0, :468]).any()
+    _, none_found, _ = face_landmarker_clip([np.zeros_like(astronaut_face)], local_task_bundle)
+    assert not none_found.any()
+
+
+def test_landmark_stage_with_a_task_model(astronaut_face, local_task_bundle):
+    from fineclipper.config import load_config
+    from fineclipper.io import npy_load
+    from fineclipper.stages.frames import encode_jpeg
+    from fineclipper.stages.landmarks import LandmarkExtractor
+
+    cfg = load_config(overrides={"landmarks": {"task_model": str(local_task_bundle)}})["landmarks"]
+    row = {"id": "a", "jpegs": [encode_jpeg(astronaut_face, 90)] * 3, "fps": 25.0}
+    out = LandmarkExtractor(cfg)(row)
+    assert npy_load(out["landmarks"]).shape == (3, NUM_LANDMARKS, 3) and out["detected"][0]
+    assert out["blendshapes"] is None

@@ -36,20 +36,28 @@ def face_mesh_clip(frames: list[np.ndarray], min_detection: float = 0.5, min_tra
 
 
 def face_landmarker_clip(frames: list[np.ndarray], task_model: str | Path, fps: float = 25.0,
-                         min_detection: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run the MediaPipe Tasks FaceLandmarker (video mode, with blendshapes) over one clip.
+                         min_detection: float = 0.5, min_tracking: float = 0.5,
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Run the MediaPipe Tasks FaceLandmarker (video mode) over one clip.
 
-    ``task_model`` is a ``face_landmarker.task`` bundle the user downloaded. Returns landmarks
-    ``(T, 478, 3)``, detection flags ``(T,)`` and blendshape scores ``(T, 52)`` (NaN where no face).
+    ``task_model`` is a ``face_landmarker.task`` bundle (an uncompressed zip of face_detector.tflite,
+    face_landmarks_detector.tflite and, for blendshapes, face_blendshapes.tflite). Returns landmarks
+    ``(T, 478, 3)``, detection flags ``(T,)`` and blendshape scores ``(T, 52)`` (NaN where no face),
+    or ``None`` for the blendshapes when the bundle has no blendshape model.
     """
+    import zipfile
+
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
     if not Path(task_model).is_file():
         raise FileNotFoundError(f"landmarks.task_model: no such file {task_model}")
+    with zipfile.ZipFile(task_model) as bundle:
+        with_blendshapes = "face_blendshapes.tflite" in bundle.namelist()
     options = vision.FaceLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(task_model)), running_mode=vision.RunningMode.VIDEO,
-        num_faces=1, min_face_detection_confidence=min_detection, output_face_blendshapes=True)
+        num_faces=1, min_face_detection_confidence=min_detection, min_face_presence_confidence=min_tracking,
+        min_tracking_confidence=min_tracking, output_face_blendshapes=with_blendshapes)
     points = np.full((len(frames), NUM_LANDMARKS, 3), np.nan, np.float32)
     shapes = np.full((len(frames), NUM_BLENDSHAPES), np.nan, np.float32)
     step_ms = 1000.0 / (fps or 25.0)
@@ -63,4 +71,4 @@ def face_landmarker_clip(frames: list[np.ndarray], task_model: str | Path, fps: 
                 if result.face_blendshapes:
                     scores = [c.score for c in result.face_blendshapes[0]]
                     shapes[t, : len(scores)] = scores
-    return points, ~np.isnan(points[:, 0, 0]), shapes
+    return points, ~np.isnan(points[:, 0, 0]), shapes if with_blendshapes else None

@@ -19,24 +19,28 @@ SCHEMA = pa.schema([
 ])
 
 
-def main() -> None:
-    args = stage_args(__doc__, ["chunk", "frames", "landmarks"])
-    cfg = args.config
-    describer = get_describer(cfg["backend"], cfg)
-    class_words = sorted({r["label_name"] for r in read_chunk(args.chunk)["rows"]}) if cfg["remove_class_names"] else []
-    frames = {r["id"]: r for r in read_rows(args.frames)}
-    rows = [r for r in read_rows(args.landmarks) if r["id"] in frames]
+def run(chunk: str, frames: str, landmarks: str, output: str, failures: str, config: dict,
+        progress: bool = True) -> None:
+    describer = get_describer(config["backend"], config)
+    class_words = sorted({r["label_name"] for r in read_chunk(chunk)["rows"]}) if config["remove_class_names"] else []
+    meta_of = {r["id"]: r for r in read_rows(frames)}
+    rows = [r for r in read_rows(landmarks) if r["id"] in meta_of]
 
     def process(row: dict) -> dict:
-        meta = frames[row["id"]]
+        meta = meta_of[row["id"]]
         clip = {"id": row["id"], "landmarks": npy_load(row["landmarks"]).astype(np.float32),
                 "detected": row["detected"], "fps": meta["fps"], "indices": meta["indices"], "jpegs": meta["jpegs"]}
         raw = describer(clip)
-        text, removed = remove_leakage(raw, tuple(class_words) + tuple(cfg["extra_leakage_words"]))
-        return {"id": row["id"], "text": text, "raw": raw, "removed": removed, "backend": cfg["backend"]}
+        text, removed = remove_leakage(raw, tuple(class_words) + tuple(config["extra_leakage_words"]))
+        return {"id": row["id"], "text": text, "raw": raw, "removed": removed, "backend": config["backend"]}
 
-    results, failures = run_per_video("describe", rows, process)
-    write_outputs(args.output, args.failures, results, SCHEMA, failures)
+    results, failed = run_per_video("describe", rows, process, progress=progress)
+    write_outputs(output, failures, results, SCHEMA, failed)
+
+
+def main() -> None:
+    args = stage_args(__doc__, ["chunk", "frames", "landmarks"])
+    run(args.chunk, args.frames, args.landmarks, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":

@@ -64,12 +64,15 @@ class FrameExtractor:
         }
 
 
+def run(chunk: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
+    rows = read_chunk(chunk)["rows"]
+    results, failed = run_per_video("frames", rows, FrameExtractor(config), progress=progress)
+    write_outputs(output, failures, results, SCHEMA, failed)
+
+
 def main() -> None:
     args = stage_args(__doc__, ["chunk"])
-    rows = read_chunk(args.chunk)["rows"]
-    extractor = FrameExtractor(args.config)
-    results, failures = run_per_video("frames", rows, extractor)
-    write_outputs(args.output, args.failures, results, SCHEMA, failures)
+    run(args.chunk, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":

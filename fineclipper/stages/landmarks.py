@@ -13,7 +13,7 @@ SCHEMA = pa.schema([
     ("id", pa.string()),
     ("landmarks", pa.binary()),  # .npy, (T, 478, 3) float16, normalised to the face crop, NaN where no face
     ("detected", pa.list_(pa.bool_())),
-    ("blendshapes", pa.binary()),  # .npy (T, 52) float16 with the Tasks model, else null
+    ("blendshapes", pa.binary()),  # .npy (T, 52) float16 with a Tasks bundle that has blendshapes, else null
 ])
 
 
@@ -27,7 +27,8 @@ class LandmarkExtractor:
         shapes = None
         if cfg.get("task_model"):
             points, detected, shapes = face_landmarker_clip(frames, cfg["task_model"], row["fps"],
-                                                            cfg["min_detection_confidence"])
+                                                            cfg["min_detection_confidence"],
+                                                            cfg["min_tracking_confidence"])
         else:
             points, detected = face_mesh_clip(frames, cfg["min_detection_confidence"],
                                               cfg["min_tracking_confidence"], cfg["refine"])
@@ -41,10 +42,14 @@ class LandmarkExtractor:
         }
 
 
+def run(frames: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
+    results, failed = run_per_video("landmarks", read_rows(frames), LandmarkExtractor(config), progress=progress)
+    write_outputs(output, failures, results, SCHEMA, failed)
+
+
 def main() -> None:
     args = stage_args(__doc__, ["frames"])
-    results, failures = run_per_video("landmarks", read_rows(args.frames), LandmarkExtractor(args.config))
-    write_outputs(args.output, args.failures, results, SCHEMA, failures)
+    run(args.frames, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":

@@ -20,19 +20,23 @@ def encode_png(label_map: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def main() -> None:
-    args = stage_args(__doc__, ["frames", "landmarks"])
-    parser = get_parser(args.config["parser"], args.config)
-    landmarks = {r["id"]: npy_load(r["landmarks"]).astype(np.float32) for r in read_rows(args.landmarks)}
-    frames = [r for r in read_rows(args.frames) if r["id"] in landmarks]  # others failed upstream
+def run(frames: str, landmarks: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
+    parser = get_parser(config["parser"], config)
+    points_of = {r["id"]: npy_load(r["landmarks"]).astype(np.float32) for r in read_rows(landmarks)}
+    rows = [r for r in read_rows(frames) if r["id"] in points_of]  # others failed upstream
 
     def process(row: dict) -> dict:
         images = decode_jpegs(row["jpegs"])
-        points = landmarks[row["id"]]
+        points = points_of[row["id"]]
         return {"id": row["id"], "pngs": [encode_png(parser(im, pts)) for im, pts in zip(images, points)]}
 
-    results, failures = run_per_video("masks", frames, process)
-    write_outputs(args.output, args.failures, results, SCHEMA, failures)
+    results, failed = run_per_video("masks", rows, process, progress=progress)
+    write_outputs(output, failures, results, SCHEMA, failed)
+
+
+def main() -> None:
+    args = stage_args(__doc__, ["frames", "landmarks"])
+    run(args.frames, args.landmarks, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":
