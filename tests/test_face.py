@@ -94,7 +94,6 @@ def test_tasks_face_landmarker_runs_a_bundle(astronaut_face, local_task_bundle):
     the bundle's own landmark model, so only the plumbing is checked here, not the coordinates."""
     points, detected, shapes = face_landmarker_clip([astronaut_face] * 3, local_task_bundle)
     assert detected[0] and shapes is None and points.shape == (3, NUM_LANDMARKS, 3)
-    assert np.isnan(points[0, 468:]).all() and not np.isnan(points[0, :468]).any()
     _, none_found, _ = face_landmarker_clip([np.zeros_like(astronaut_face)], local_task_bundle)
     assert not none_found.any()
 
