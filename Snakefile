@@ -24,12 +24,14 @@ include: "rules/landmarks.smk"
 include: "rules/masks.smk"
 include: "rules/describe.smk"
 include: "rules/pack.smk"
+include: "rules/train.smk"
 
 
 rule all:
     input:
         shard_paths(),
         SUMMARY,
+        train_targets(),
     default_target: True
 
 

@@ -2,7 +2,8 @@
 import json
 import sys
 
-from fineclipper.datasets import build_manifest, plan_chunks
+from fineclipper.datasets import build_manifest, class_names, plan_chunks
+from fineclipper.datasets.foldlists import SPECS
 from fineclipper.io import write_json_if_changed
 from fineclipper.stages.versions import STAGE_VERSIONS
 
@@ -14,6 +15,7 @@ LOGS = f"{config['logs']}/{DATASET}"
 SUMMARY = f"{RESULTS}/summary.json"
 
 MANIFEST = build_manifest(config)
+CLASSES = class_names(config["dataset"], config["demo"])
 CHUNKS = plan_chunks(MANIFEST, config["chunk_size"])
 
 # One JSON file per chunk. It is rewritten only when its rows change, so an unchanged plan leaves

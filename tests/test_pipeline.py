@@ -76,7 +76,7 @@ def run(tmp_path_factory, carphone, astronaut, astronaut_face):
     (workdir / "clips.csv").write_text("\n".join(lines) + "\n")
     write_config(workdir, "config.yaml",
                  dataset={"name": "mini", "format": "table", "annotations": "clips.csv", "classes": CLASSES},
-                 chunk_size=4, frames={"max_frames": 8})
+                 chunk_size=4, frames={"max_frames": 8}, train={"enabled": False})
     result = snakemake(workdir, "--cores", "2", "all")
     return workdir, result
 

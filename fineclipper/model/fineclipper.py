@@ -1,0 +1,196 @@
+"""FineCLIPER: frozen CLIP, AIM adapters per visual stream, temporal transformers, adaptive fusion,
+positive/negative label prompts and description alignment (our reading of the paper)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .clip import adapter_stack, encode_image, encode_text, load_clip, tokenizer
+
+STREAMS = ("frames", "parsing", "landmarks")
+#: The paper's four variants: which visual streams, and whether descriptions are used.
+VARIANTS = {
+    "base": (("frames",), False),
+    "star": (STREAMS, False),
+    "plus": (("frames",), True),
+    "starplus": (STREAMS, True),
+}
+
+
+@dataclass
+class ModelConfig:
+    clip_model: str = "ViT-B-16"
+    pretrained: str | None = "openai"  # a pretrained tag, a local checkpoint path, or None (random)
+    variant: str = "starplus"
+    num_frames: int = 16
+    visual_adapter_ratio: float = 0.125  # adapter bottleneck as a fraction of the block width
+    text_adapter_ratio: float = 0.125
+    adapter_scale: float = 0.5  # s of the parallel MLP adapter
+    temporal_layers: int = 1
+    temporal_mlp_ratio: float = 1.0
+    n_ctx: int = 0  # learnable context tokens in the label prompts (0: none)
+    fuse_description: bool = True  # add the description vector into the video vector (gated, starts at 0)
+    align_weight: float = 1.0  # weight of the video-description InfoNCE loss
+    prompt: str = "A person with an expression of {label}."
+    negative_prompt: str = "A person with an expression of no {label}."
+    class_descriptors: dict = field(default_factory=dict)  # label -> sentence appended to both prompts
+    checkpointing: bool = False
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"model.variant: {self.variant!r} is not one of {sorted(VARIANTS)}")
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        return VARIANTS[self.variant][0]
+
+    @property
+    def descriptions(self) -> bool:
+        return VARIANTS[self.variant][1]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class TemporalTransformer(nn.Module):
+    """Per-frame class tokens -> one vector: a class token, learned time embeddings, pre-norm layers.
+
+    The frame features are first standardised over the data (BatchNorm): what tells clips apart is a
+    small part of frozen CLIP features that mostly describe the same face, and standardising brings
+    it out (on the demo a linear probe needs the same step).
+    """
+
+    def __init__(self, dim: int, num_frames: int, layers: int, mlp_ratio: float):
+        super().__init__()
+        self.standardise = nn.BatchNorm1d(dim)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.time = nn.Parameter(torch.randn(1, num_frames + 1, dim) * 0.02)
+        layer = nn.TransformerEncoderLayer(dim, max(1, dim // 64), int(dim * mlp_ratio), dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.standardise(x.flatten(0, 1).float()).view(x.shape).to(x.dtype)
+        x = torch.cat([self.cls.expand(len(x), -1, -1).to(x.dtype), x], 1) + self.time[:, : x.shape[1] + 1].to(x.dtype)
+        return self.norm(self.encoder(x)[:, 0])
+
+
+def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE between matching rows of two normalised batches."""
+    logits = scale * a @ b.T
+    target = torch.arange(len(a), device=a.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+class FineCLIPER(nn.Module):
+    def __init__(self, cfg: ModelConfig, class_names: list[str]):
+        super().__init__()
+        self.cfg = cfg
+        self.clip = load_clip(cfg.clip_model, cfg.pretrained)
+        self.tokenize = tokenizer(cfg.clip_model)
+        dim = self.clip.text_projection.shape[1]
+        vblocks, tblocks = self.clip.visual.transformer.resblocks, self.clip.transformer.resblocks
+        self.visual_adapters = nn.ModuleDict(
+            {s: adapter_stack(vblocks, cfg.visual_adapter_ratio, cfg.adapter_scale) for s in cfg.streams})
+        self.temporal = nn.ModuleDict(
+            {s: TemporalTransformer(dim, cfg.num_frames, cfg.temporal_layers, cfg.temporal_mlp_ratio) for s in cfg.streams})
+        k = len(cfg.streams)
+        self.fusion = nn.Sequential(nn.Linear(k * dim, dim), nn.GELU(), nn.Linear(dim, k)) if k > 1 else None
+        self.positive_adapters = adapter_stack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
+        self.negative_adapters = adapter_stack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
+        width = self.clip.token_embedding.weight.shape[1]
+        self.context = nn.Parameter(torch.randn(cfg.n_ctx, width) * 0.02) if cfg.n_ctx else None
+        if cfg.descriptions:
+            self.description_adapters = adapter_stack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
+            self.description_gate = nn.Parameter(torch.zeros(1)) if cfg.fuse_description else None
+        self.logit_scale = nn.Parameter(self.clip.logit_scale.detach().clone().float())
+        self.set_classes(class_names)
+
+    # ----- label text -----------------------------------------------------------------------------
+    def set_classes(self, class_names: list[str], descriptors: dict | None = None) -> None:
+        """Build the positive and negative prompts for these classes (zero-shot: another dataset's)."""
+        descriptors = self.cfg.class_descriptors if descriptors is None else descriptors
+        self.class_names = list(class_names)
+
+        def prompts(template):
+            return [" ".join(filter(None, [template.format(label=c), descriptors.get(c, "")])) for c in class_names]
+
+        device = self.logit_scale.device
+        self.register_buffer("positive_tokens", self.tokenize(prompts(self.cfg.prompt)).to(device), persistent=False)
+        self.register_buffer("negative_tokens", self.tokenize(prompts(self.cfg.negative_prompt)).to(device),
+                             persistent=False)
+
+    def encode_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
+        ck = self.cfg.checkpointing
+        pos = encode_text(self.clip, self.positive_tokens, self.positive_adapters, self.context, ck)
+        neg = encode_text(self.clip, self.negative_tokens, self.negative_adapters, self.context, ck)
+        return F.normalize(pos, dim=-1), F.normalize(neg, dim=-1)
+
+    # ----- video ----------------------------------------------------------------------------------
+    def encode_stream(self, stream: str, clips: torch.Tensor) -> torch.Tensor:
+        """``(B, T, 3, H, W)`` -> ``(B, D)`` for one visual stream."""
+        b, t = clips.shape[:2]
+        per_frame = encode_image(self.clip, clips.flatten(0, 1), self.visual_adapters[stream], self.cfg.checkpointing)
+        return self.temporal[stream](per_frame.view(b, t, -1))
+
+    def encode_video(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fused, normalised video vector and the fusion weights ``(B, streams)``."""
+        vectors = torch.stack([F.normalize(self.encode_stream(s, batch[s]), dim=-1) for s in self.cfg.streams], 1)
+        if self.fusion is None:
+            weights = torch.ones(vectors.shape[:2], device=vectors.device, dtype=vectors.dtype)
+        else:
+            weights = self.fusion(vectors.flatten(1)).softmax(-1)
+        return F.normalize((weights.unsqueeze(-1) * vectors).sum(1), dim=-1), weights
+
+    def encode_descriptions(self, tokens: torch.Tensor) -> torch.Tensor:
+        return F.normalize(encode_text(self.clip, tokens, self.description_adapters, None, self.cfg.checkpointing), dim=-1)
+
+    # ----- scores ---------------------------------------------------------------------------------
+    def forward(self, batch: dict) -> dict:
+        """Class scores ``cos(v, t+) - cos(v, t-)``, scaled; plus the vectors the losses need."""
+        video, weights = self.encode_video(batch)
+        out = {"video": video, "fusion_weights": weights}
+        if self.cfg.descriptions:
+            desc = self.encode_descriptions(batch["description"])
+            out["description"] = desc
+            if self.description_gate is not None:
+                video = F.normalize(video + torch.tanh(self.description_gate) * desc, dim=-1)
+        pos, neg = self.encode_labels()
+        out["logits"] = self.logit_scale.exp() * (video @ pos.T - video @ neg.T)
+        return out
+
+    def loss(self, out: dict, labels: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        ce = F.cross_entropy(out["logits"], labels)
+        parts = {"ce": ce.detach()}
+        total = ce
+        if "description" in out and len(labels) > 1:
+            align = info_nce(out["video"], out["description"], self.logit_scale.exp())
+            parts["align"] = align.detach()
+            total = total + self.cfg.align_weight * align
+        return total, parts
+
+    # ----- what is trained and saved --------------------------------------------------------------
+    def tunable_state_dict(self) -> dict[str, torch.Tensor]:
+        """Everything but the frozen CLIP: adapters, temporal transformers, fusion, context, scale."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
+
+    def load_tunable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith("clip.")]
+        if missing or unexpected:
+            raise ValueError(f"checkpoint does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+
+    def count_parameters(self) -> dict[str, int]:
+        groups: dict[str, int] = {}
+        for name, p in self.named_parameters():
+            if p.requires_grad:
+                key = name.split(".")[0]
+                groups[key] = groups.get(key, 0) + p.numel()
+        groups["total_tunable"] = sum(groups.values())
+        groups["frozen_clip"] = sum(p.numel() for p in self.clip.parameters())
+        return groups

@@ -1,0 +1,1 @@
+"""Training and evaluation over the shards: data pipeline, metrics, loop, checkpoints."""

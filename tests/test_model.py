@@ -1,0 +1,101 @@
+"""The FineCLIPER model on a tiny CLIP built locally: frozen backbone, adapters, variants, checkpoints."""
+
+import pytest
+import torch
+
+from fineclipper.model import VARIANTS, FineCLIPER, ModelConfig
+from fineclipper.model.clip import encode_image, encode_text, load_clip
+
+CLASSES = ["neutral", "happiness", "surprise", "anger"]
+
+
+def tiny(variant="starplus", **kw) -> FineCLIPER:
+    torch.manual_seed(0)
+    return FineCLIPER(ModelConfig(clip_model="FC-Tiny", pretrained=None, variant=variant, num_frames=4, **kw), CLASSES)
+
+
+def batch(model, b=2, t=4):
+    gen = torch.Generator().manual_seed(1)
+    out = {s: torch.randn(b, t, 3, 64, 64, generator=gen) for s in model.cfg.streams}
+    out["description"] = model.tokenize(["the jaw drops and the mouth opens", "the eyebrows rise"][:b])
+    out["label"] = torch.tensor([0, 2][:b])
+    return out
+
+
+def test_only_adapters_and_heads_learn_and_clip_stays_bit_identical():
+    model = tiny()
+    before = {k: v.clone() for k, v in model.clip.state_dict().items()}
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and not any(n.startswith("clip.") for n in trainable)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    b = batch(model)
+    loss, parts = model.loss(model(b), b["label"])
+    loss.backward()
+    assert all(p.grad is None for p in model.clip.parameters())
+    assert model.visual_adapters["landmarks"][0].mlp.up.weight.grad.abs().sum() > 0
+    optimizer.step()
+    after = model.clip.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert "align" in parts and torch.isfinite(loss)
+
+
+def test_zero_initialised_adapters_give_plain_clip_features():
+    model = tiny()
+    images = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        for stream in model.cfg.streams:
+            assert torch.allclose(encode_image(model.clip, images, model.visual_adapters[stream]),
+                                  model.clip.encode_image(images), atol=1e-6)
+        tokens = model.tokenize(["a person with an expression of surprise."])
+        assert torch.allclose(encode_text(model.clip, tokens, model.positive_adapters), model.clip.encode_text(tokens),
+                              atol=1e-5)
+
+
+def test_variants_and_their_parameters():
+    counts = {v: tiny(v).count_parameters()["total_tunable"] for v in VARIANTS}
+    assert counts["base"] < counts["plus"] < counts["starplus"] and counts["base"] < counts["star"] < counts["starplus"]
+    base = tiny("base")
+    out = base(batch(base))
+    assert out["logits"].shape == (2, 4) and out["fusion_weights"].shape == (2, 1) and "description" not in out
+    weights = tiny("star")(batch(tiny("star")))["fusion_weights"]
+    assert weights.shape == (2, 3) and torch.allclose(weights.sum(1), torch.ones(2))
+    with pytest.raises(ValueError, match="model.variant"):
+        ModelConfig(variant="double")
+
+
+def test_checkpoint_round_trip_with_weights_only(tmp_path):
+    model = tiny(n_ctx=2)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    state = model.tunable_state_dict()
+    assert not any(k.startswith("clip.") for k in state) and "context" in state
+    torch.save({"model": state, "classes": CLASSES}, tmp_path / "ck.pt")
+    loaded = torch.load(tmp_path / "ck.pt", weights_only=True)
+    fresh = tiny(n_ctx=2)
+    fresh.load_tunable_state_dict(loaded["model"])
+    b = batch(model)
+    with torch.no_grad():
+        assert torch.allclose(model(b)["logits"], fresh(b)["logits"], atol=1e-5)
+    with pytest.raises(ValueError, match="does not fit"):
+        tiny("base").load_tunable_state_dict(loaded["model"])
+
+
+def test_zero_shot_classes_change_the_label_texts():
+    model = tiny("base")
+    b = batch(model)
+    model.set_classes(["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear", "contempt"])
+    assert model(b)["logits"].shape == (2, 8)
+
+
+def test_local_checkpoint_path_and_bad_tags(tmp_path):
+    clip = load_clip("FC-Tiny", None)
+    with torch.no_grad():
+        clip.visual.proj.mul_(2)
+    path = tmp_path / "tiny_clip.pt"
+    torch.save(clip.state_dict(), path)
+    loaded = load_clip("FC-Tiny", str(path))
+    assert torch.equal(loaded.visual.proj, clip.visual.proj) and not loaded.visual.proj.requires_grad
+    with pytest.raises(ValueError, match="neither a file nor a pretrained tag"):
+        load_clip("FC-Tiny", "laion-nonsense")
