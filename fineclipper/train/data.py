@@ -148,6 +148,10 @@ def collate(samples: list[dict]) -> dict:
     return batch
 
 
+def _every_shard(urls):
+    return urls
+
+
 def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, workers: int, *, train: bool,
                 select=None, batches_per_epoch: int | None = None, seed: int = 0):
     """A WebLoader over ``shards``.
@@ -171,10 +175,13 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
 
     apply.calls = 0
     if train:
-        dataset = wds.WebDataset(shards, resampled=True, seed=seed + rank, shardshuffle=False, empty_check=False)
+        # Every rank and worker draws shards at random (with replacement): no split needed.
+        dataset = wds.WebDataset(shards, resampled=True, seed=seed + rank, shardshuffle=False,
+                                 nodesplitter=_every_shard, empty_check=False)
     else:
-        dataset = wds.WebDataset(shards, shardshuffle=False, nodesplitter=None, workersplitter=wds.split_by_worker,
-                                 empty_check=False)
+        # Evaluation runs in one process (rank 0) that reads every shard once: no split across nodes.
+        dataset = wds.WebDataset(shards, shardshuffle=False, nodesplitter=_every_shard,
+                                 workersplitter=wds.split_by_worker, empty_check=False)
     if select is not None:
         dataset = dataset.select(lambda raw: select(raw["__key__"]))
     if train:

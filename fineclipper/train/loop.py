@@ -142,7 +142,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
                          select=lambda k: not is_validation(k, cfg["val_percent"]), batches_per_epoch=batches,
                          seed=cfg["seed"] * 1000 + start_epoch)
     val_loader = make_loader(train_shards, eval_tf, cfg["batch_size"], 0, train=False,
-                             select=lambda k: is_validation(k, cfg["val_percent"])) if val_keys else None
+                             select=lambda k: is_validation(k, cfg["val_percent"])) if val_keys and rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         print(f"training on {n_train} clips of groups {groups} ({len(val_keys)} held out for validation), "
