@@ -3,14 +3,18 @@
     python benchmarks/loader.py [--shards 'shards/demo/*.tar'] [--frames 16] [--size 224] [--repeats 3]
 
 Same clips, same work per clip: 16 segment-sampled frames, their parsing maps and landmark drawings at
-224 px. Ours reads WebDataset shards and decodes only the sampled frames (fineclipper.train.data).
-The baseline reads per-frame JPEG and mask PNG files and a per-clip landmarks .npy from folders with
-PIL, as DFER-CLIP does, exported from the same shards. One worker each (in-process), best of --repeats.
+224 px, one random sized crop and flip per clip. Ours reads WebDataset shards, decodes only the sampled
+frames with OpenCV, adds colour jitter, and hands over uint8 (normalised later, on the device)
+(fineclipper.train.data). The baseline is the field's usual loader, as DFER-CLIP's VideoDataset works:
+per-frame JPEG and mask PNG files and a per-clip landmarks .npy in folders (exported from the same
+shards), the folder listed per clip, PIL for reading, cropping and resizing, float tensors made in the
+worker. One worker each (in-process), best of --repeats.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +24,8 @@ import torch
 
 from fineclipper.masks import colorize
 from fineclipper.model.render import render_landmarks
-from fineclipper.shards import decode_sample, iter_raw
+from fineclipper.io import npy_load
+from fineclipper.shards import iter_raw
 from fineclipper.train.data import ClipTransform, expand_shards, make_loader, segment_indices
 
 
@@ -39,26 +44,43 @@ def export_folders(shards: list[str], root: Path) -> list[tuple[Path, int]]:
                 elif name.endswith(".jpg"):
                     (folder / "frames" / name).write_bytes(data)
                     n += 1
-            np.save(folder / "landmarks.npy", decode_sample(raw, frames=[])["landmarks"])
+            np.save(folder / "landmarks.npy", npy_load(raw["landmarks.npy"]))
             clips.append((folder, int(raw["cls"])))
     return clips
 
 
-def folder_clip(folder: Path, n: int, segments: int, size: int, rng) -> dict:
-    """DFER-CLIP style: PIL opens each sampled file, resizes, converts; landmarks from a per-clip .npy."""
+def folder_clip(folder: Path, segments: int, size: int, rng) -> dict:
+    """The field's usual loader (as DFER-CLIP's VideoDataset does it): list and sort the clip's folder,
+    PIL-open each sampled file, one random sized crop and flip for the clip applied frame by frame with
+    PIL, stack, and convert to float in [0, 1] in the worker. Masks and landmarks get the same."""
     from PIL import Image
 
-    idx = segment_indices(n, segments, True, rng)
+    files = sorted(glob.glob(str(folder / "frames" / "*")))
+    mask_files = sorted(glob.glob(str(folder / "masks" / "*")))
+    idx = segment_indices(len(files), segments, True, rng)
     landmarks = np.load(folder / "landmarks.npy")
-    frames, maps, drawings = [], [], []
+    with Image.open(files[0]) as first:
+        w, h = first.size
+    area, ratio = rng.uniform(0.7, 1.0), np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
+    cw, ch = min(w, int(w * np.sqrt(area * ratio))), min(h, int(h * np.sqrt(area / ratio)))
+    x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    flip = rng.random() < 0.5
+    box = (x0, y0, x0 + cw, y0 + ch)
+
+    def load(path, mode, resample):
+        with Image.open(path) as im:
+            out = im.convert(mode).crop(box).resize((size, size), resample)
+        return out.transpose(Image.FLIP_LEFT_RIGHT) if flip else out
+
+    frames = [np.asarray(load(files[i], "RGB", Image.BILINEAR)) for i in idx]
+    maps = [colorize(np.asarray(load(mask_files[i], "L", Image.NEAREST))) for i in idx]
+    drawings = []
     for i in idx:
-        with Image.open(folder / "frames" / f"{i:03d}.jpg") as im:
-            w, h = im.size
-            frames.append(np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR)))
-        with Image.open(folder / "masks" / f"{i:03d}.png") as im:
-            maps.append(colorize(np.asarray(im.resize((size, size), Image.NEAREST))))
-        drawings.append(render_landmarks(landmarks[i, :, :2].astype(np.float32) * (size, size), size))
-    return {k: torch.from_numpy(np.stack(v)).permute(0, 3, 1, 2) for k, v in
+        xy = (landmarks[i, :, :2].astype(np.float32) * (w, h) - (x0, y0)) * (size / cw, size / ch)
+        if flip:
+            xy[:, 0] = size - 1 - xy[:, 0]
+        drawings.append(render_landmarks(xy, size))
+    return {k: torch.from_numpy(np.stack(v)).permute(0, 3, 1, 2).float().div(255) for k, v in
             (("frames", frames), ("parsing", maps), ("landmarks", drawings))}
 
 
@@ -76,7 +98,6 @@ def main() -> None:
     transform = ClipTransform(args.size, args.frames, True, ("frames", "parsing", "landmarks"))
     with tempfile.TemporaryDirectory() as tmp:
         clips = export_folders(shards, Path(tmp))
-        counts = {folder: len(list((folder / "frames").iterdir())) for folder, _ in clips}
         best_ours = best_folder = float("inf")
         for _ in range(args.repeats):
             start = time.perf_counter()
@@ -86,7 +107,7 @@ def main() -> None:
             rng = np.random.default_rng(0)
             start = time.perf_counter()
             for folder, _ in clips:
-                folder_clip(folder, counts[folder], args.frames, args.size, rng)
+                folder_clip(folder, args.frames, args.size, rng)
             best_folder = min(best_folder, time.perf_counter() - start)
     ours, folders = n_ours / best_ours, len(clips) / best_folder
     print(f"{len(clips)} clips x {args.frames} frames x 3 streams at {args.size} px, one worker, best of {args.repeats}")

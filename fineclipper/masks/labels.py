@@ -12,6 +12,12 @@ PALETTE = np.array([
     (255, 255, 0), (255, 0, 0), (128, 0, 64), (255, 102, 178), (120, 60, 20)], np.uint8)
 
 
+_LUT = np.zeros((256, 1, 3), np.uint8)
+_LUT[: len(PALETTE), 0] = PALETTE
+
+
 def colorize(label_map: np.ndarray) -> np.ndarray:
-    """RGB image of a label map."""
-    return PALETTE[np.clip(label_map, 0, len(LABELS) - 1)]
+    """RGB image of a label map (values outside the label set are black)."""
+    import cv2
+
+    return cv2.LUT(cv2.merge([label_map, label_map, label_map]), _LUT)

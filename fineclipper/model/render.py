@@ -28,7 +28,7 @@ def render_landmarks(points: np.ndarray, size: int) -> np.ndarray:
     pts = np.round(xy * 16).astype(np.int32)
     for indices, closed in _CONTOURS:
         cv2.polylines(canvas, [pts[list(indices)].reshape(-1, 1, 2)], closed, (255, 255, 255), 1, cv2.LINE_AA, 4)
-    for x, y in np.round(xy).astype(int):
-        if 0 <= x < size and 0 <= y < size:
-            canvas[y, x] = (0, 255, 0)
+    x, y = np.round(xy).astype(int).T
+    inside = (x >= 0) & (x < size) & (y >= 0) & (y < size)
+    canvas[y[inside], x[inside]] = (0, 255, 0)
     return canvas

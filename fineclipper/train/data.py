@@ -71,17 +71,21 @@ class ClipTransform:
             brightness = contrast = saturation = 1.0
 
         def crop(image, interpolation):
-            out = cv2.resize(image[y0:y0 + ch, x0:x0 + cw], (self.size, self.size), interpolation=interpolation)
+            out = image[y0:y0 + ch, x0:x0 + cw]
+            if out.shape[:2] != (self.size, self.size):
+                out = cv2.resize(out, (self.size, self.size), interpolation=interpolation)
             return cv2.flip(out, 1) if flip else out
 
         out = {"label": sample["label"], "key": sample["key"]}
+        t, s = len(idx), self.size
         if "frames" in self.streams:
-            frames = [crop(sample["frames"][pos[i]], cv2.INTER_LINEAR) for i in idx]
-            if self.train and self.jitter:
-                frames = [_jitter(f, brightness, contrast, saturation) for f in frames]
+            frames = np.stack([crop(sample["frames"][pos[i]], cv2.INTER_LINEAR) for i in idx])
+            if self.train and self.jitter:  # one call on the clip seen as a (T*H, W) image
+                frames = _jitter(frames.reshape(t * s, s, 3), brightness, contrast, saturation).reshape(t, s, s, 3)
             out["frames"] = _to_tensor(frames)
         if "parsing" in self.streams:
-            out["parsing"] = _to_tensor([render_parsing(crop(sample["masks"][pos[i]], cv2.INTER_NEAREST)) for i in idx])
+            maps = np.stack([crop(sample["masks"][pos[i]], cv2.INTER_NEAREST) for i in idx])
+            out["parsing"] = _to_tensor(render_parsing(maps.reshape(t * s, s)).reshape(t, s, s, 3))
         if "landmarks" in self.streams:
             drawings = []
             for i in idx:
@@ -90,14 +94,14 @@ class ClipTransform:
                 if flip:
                     xy[:, 0] = self.size - 1 - xy[:, 0]
                 drawings.append(render_landmarks(xy, self.size))
-            out["landmarks"] = _to_tensor(drawings)
+            out["landmarks"] = _to_tensor(np.stack(drawings))
         if self.tokenize is not None:
             out["description"] = self.tokenize([sample["description"]])[0]
         return out
 
 
 def _jitter(frame: np.ndarray, brightness: float, contrast: float, saturation: float) -> np.ndarray:
-    """Colour jitter of one uint8 RGB frame (frames only: masks and landmarks keep their colours)."""
+    """Colour jitter of a uint8 RGB image (frames only: masks and landmarks keep their colours)."""
     import cv2
 
     mean = float(frame.mean())
@@ -106,9 +110,9 @@ def _jitter(frame: np.ndarray, brightness: float, contrast: float, saturation: f
     return cv2.addWeighted(out, saturation, grey, 1 - saturation, 0)
 
 
-def _to_tensor(images: list[np.ndarray]) -> torch.Tensor:
-    """T images (H, W, 3) uint8 -> (T, 3, H, W) uint8."""
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+def _to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (T, 3, H, W) uint8 (a view)."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2)
 
 
 STREAM_KEYS = ("frames", "parsing", "landmarks")
