@@ -99,3 +99,19 @@ def test_local_checkpoint_path_and_bad_tags(tmp_path):
     assert torch.equal(loaded.visual.proj, clip.visual.proj) and not loaded.visual.proj.requires_grad
     with pytest.raises(ValueError, match="neither a file nor a pretrained tag"):
         load_clip("FC-Tiny", "laion-nonsense")
+
+
+def test_activation_checkpointing_gives_the_same_step():
+    plain, ckpt = tiny("star"), tiny("star", checkpointing=True)
+    ckpt.load_tunable_state_dict(plain.tunable_state_dict())
+    b = batch(plain)
+    losses = []
+    for model in (plain, ckpt):
+        model.train()
+        loss, _ = model.loss(model(b), b["label"])
+        loss.backward()
+        losses.append(loss.detach())
+    assert torch.allclose(losses[0], losses[1], atol=1e-5)
+    g0 = plain.visual_adapters["frames"][1].attn.up.weight.grad
+    g1 = ckpt.visual_adapters["frames"][1].attn.up.weight.grad
+    assert g0.abs().sum() > 0 and torch.allclose(g0, g1, atol=1e-5)

@@ -159,3 +159,14 @@ def test_equal_batches_on_every_rank(demo_run):
     for subset in (shards[:1], shards):  # ranks that happen to see different data
         loader = make_loader(subset, transform, 2, 0, train=True, batches_per_epoch=5)
         assert sum(1 for _ in loader) == 5
+
+
+def test_zero_shot_evaluation_on_other_label_texts(demo_run, tmp_path):
+    from fineclipper.datasets.foldlists import SPECS
+    from fineclipper.train.evaluate import evaluate
+
+    mafw = list(SPECS["mafw"].classes)
+    result = evaluate(str(demo_run / "results/demo/train/test/best.pt"), [str(demo_run / "shards/demo/*.tar")],
+                      ["test"], tmp_path, classes=mafw, workers=0)
+    assert result["zero_shot"] and result["classes"] == mafw and result["samples"] == 4
+    assert (tmp_path / "confusion.png").exists()
