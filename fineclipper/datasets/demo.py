@@ -9,7 +9,6 @@ encoded as an H.264 (or MPEG-4) video. Everything is deterministic for a seed.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -222,5 +221,3 @@ def write_demo(cfg: dict, video_dir: str | Path, workers: int = 1, name: str = "
             _make_one(job)
     return rows
 
-
-DEFAULT_WORKERS = max(1, min(4, os.cpu_count() or 1))

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pyarrow as pa
 
-from ..io import npy_bytes, npy_load, read_table, write_table  # noqa: F401 (re-exported for stages)
+from ..io import read_table, write_table
 from ..video import VideoError
 
 log = logging.getLogger("fineclipper")

@@ -8,7 +8,8 @@ import pyarrow as pa
 
 from ..describe import get_describer
 from ..describe.leakage import remove_leakage
-from .common import npy_load, read_chunk, read_rows, run_per_video, stage_args, write_outputs
+from ..io import npy_load
+from .common import read_chunk, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([
     ("id", pa.string()),

@@ -7,7 +7,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..face.mesh import face_landmarker_clip, face_mesh_clip
-from .common import VideoFailure, decode_jpegs, npy_bytes, read_rows, run_per_video, stage_args, write_outputs
+from ..io import npy_bytes
+from .common import VideoFailure, decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([
     ("id", pa.string()),

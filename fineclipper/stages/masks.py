@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ..io import npy_load
 from ..masks import get_parser
-from .common import decode_jpegs, npy_load, read_rows, run_per_video, stage_args, write_outputs
+from .common import decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([("id", pa.string()), ("pngs", pa.list_(pa.binary()))])
 
