@@ -27,7 +27,7 @@ def evaluate(checkpoint: str, shards: list[str], test_groups: list[str], out: st
     test = expand_shards(shards, test_groups)
     loader = make_loader(test, transform_for(model, False, state["train_config"].get("image_size")), batch_size,
                          workers, train=False)
-    labels, preds, keys = predict(model, loader, device)
+    labels, preds, keys, _ = predict(model, loader, device)
     result = scores(labels, preds, model.class_names)
     result.update(checkpoint=str(checkpoint), test_groups=test_groups, zero_shot=zero_shot,
                   trained_classes=state["classes"], predictions=dict(zip(keys, preds)))

@@ -79,18 +79,19 @@ def autocast(device: torch.device):
 
 
 @torch.no_grad()
-def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], list[str]]:
-    """Labels, predictions and keys over a loader."""
+def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], list[str], float]:
+    """Labels, predictions, keys and the mean cross-entropy over a loader."""
     model.eval()
-    labels, preds, keys = [], [], []
+    labels, preds, keys, loss_sum = [], [], [], 0.0
     for batch in loader:
         inputs = to_device(batch, device)
         with autocast(device):
-            logits = model(inputs)["logits"]
+            logits = model(inputs)["logits"].float()
+        loss_sum += torch.nn.functional.cross_entropy(logits, inputs["label"], reduction="sum").item()
         labels += batch["label"].tolist()
         preds += logits.argmax(-1).tolist()
         keys += batch["key"]
-    return labels, preds, keys
+    return labels, preds, keys, loss_sum / max(1, len(labels))
 
 
 def train(shards: list[str], classes: list[str], test_groups: list[str], out: str | Path, cfg: dict) -> dict:
@@ -125,7 +126,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    start_epoch, best = 0, {"uar": -1.0, "epoch": -1}
+    start_epoch, best = 0, {"uar": -1.0, "ce": float("inf"), "epoch": -1}
     last = out / "last.pt"
     if last.exists():
         state = load_checkpoint(last, device)
@@ -176,14 +177,15 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
                   **{k: v / max(1, seen) for k, v in sums.items()}}
         if rank == 0:
             if val_loader is not None:
-                labels, preds, _ = predict(model, val_loader, device)
+                labels, preds, _, val_ce = predict(model, val_loader, device)
                 val = scores(labels, preds, classes)
-                record.update(val_uar=val["uar"], val_war=val["war"])
-            improved = val_loader is None or record["val_uar"] > best["uar"]
+                record.update(val_uar=val["uar"], val_war=val["war"], val_ce=val_ce)
+            # Best validation UAR; among equal UARs (small validation sets tie often) the lower loss.
+            improved = val_loader is None or (record["val_uar"], -record["val_ce"]) > (best["uar"], -best["ce"])
             state = {"model": model.tunable_state_dict(), "model_config": model.cfg.to_dict(), "classes": classes,
                      "epoch": epoch, "train_config": {k: v for k, v in cfg.items() if k != "model"}}
             if improved:
-                best = {"uar": record.get("val_uar", 0.0), "epoch": epoch}
+                best = {"uar": record.get("val_uar", 0.0), "ce": record.get("val_ce", 0.0), "epoch": epoch}
                 save_checkpoint(out / "best.pt", state)
             save_checkpoint(last, {**state, "optimizer": optimizer.state_dict(),
                                    "scheduler": scheduler.state_dict(), "best": best})
