@@ -15,7 +15,7 @@ def test_label_set():
 
 def test_landmark_parser_on_the_astronaut(astronaut_face):
     points, _ = face_mesh_clip([astronaut_face])
-    label_map = get_parser("landmarks", {})(astronaut_face, points[0])
+    label_map = get_parser("landmarks", {})(points[0], astronaut_face.shape[:2])
     assert label_map.shape == astronaut_face.shape[:2] and label_map.dtype == np.uint8
     present = set(np.unique(label_map).tolist())
     assert present == set(range(len(LABELS))) - {LABEL_INDEX["hair"]}  # she smiles with teeth: inner mouth shows
@@ -34,7 +34,7 @@ def test_landmark_parser_on_the_astronaut(astronaut_face):
 
 def test_no_landmarks_gives_background(astronaut_face):
     nan = np.full((478, 3), np.nan, np.float32)
-    assert get_parser("landmarks", {})(astronaut_face, nan).max() == 0
+    assert get_parser("landmarks", {})(nan, astronaut_face.shape[:2]).max() == 0
 
 
 def test_unknown_parser_is_a_clear_error():

@@ -6,7 +6,10 @@ __all__ = ["LABELS", "PALETTE", "colorize", "get_parser"]
 
 
 def get_parser(name: str, cfg: dict):
-    """Return a parser ``(frame, landmarks) -> label map`` for ``masks.parser``."""
+    """Return the parser for ``masks.parser``: ``parser(landmarks, (H, W), image) -> (H, W) uint8 label map``.
+
+    A parser whose ``needs_image`` is False is called with ``image=None`` (the stage then skips decoding).
+    """
     if name == "landmarks":
         from .landmarks import LandmarkParser
 

@@ -25,15 +25,20 @@ _POLYGONS = (
 
 
 class LandmarkParser:
-    """Label map ``(H, W)`` uint8 from one frame's normalised landmarks (all zeros if they are NaN)."""
+    """Label map ``(H, W)`` uint8 from one frame's normalised landmarks (all zeros if they are NaN).
+
+    It needs only the frame's size, not its pixels (``needs_image`` is False).
+    """
+
+    needs_image = False
 
     def __init__(self, cfg: dict | None = None):
         self.cfg = cfg or {}
 
-    def __call__(self, frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    def __call__(self, landmarks: np.ndarray, shape: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
         import cv2
 
-        h, w = frame.shape[:2]
+        h, w = shape
         label_map = np.zeros((h, w), np.uint8)
         if np.isnan(landmarks[:, :2]).any():
             return label_map

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pyarrow as pa
 
@@ -21,15 +23,24 @@ def encode_png(label_map: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+def jpeg_shape(data: bytes) -> tuple[int, int]:
+    """(H, W) of a JPEG from its header, without decoding it."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return im.height, im.width
+
+
 def run(frames: str, landmarks: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
     parser = get_parser(config["parser"], config)
     points_of = {r["id"]: npy_load(r["landmarks"]).astype(np.float32) for r in read_rows(landmarks)}
     rows = [r for r in read_rows(frames) if r["id"] in points_of]  # others failed upstream
 
     def process(row: dict) -> dict:
-        images = decode_jpegs(row["jpegs"])
         points = points_of[row["id"]]
-        return {"id": row["id"], "pngs": [encode_png(parser(im, pts)) for im, pts in zip(images, points)]}
+        shape = jpeg_shape(row["jpegs"][0])
+        images = decode_jpegs(row["jpegs"]) if parser.needs_image else [None] * len(points)
+        return {"id": row["id"], "pngs": [encode_png(parser(pts, shape, im)) for im, pts in zip(images, points)]}
 
     results, failed = run_per_video("masks", rows, process, progress=progress)
     write_outputs(output, failures, results, SCHEMA, failed)
