@@ -26,6 +26,8 @@ for _chunk, _rows in CHUNKS.items():
 
 wildcard_constraints:
     chunk=r"[A-Za-z0-9]+-\d{4}",
+    run=r"[A-Za-z0-9]+",
+    target=r"dfew|ferv39k|mafw",
 
 
 # Backends that need a GPU; their rules then ask for gpu=1 (a SLURM profile turns that into a GPU request).

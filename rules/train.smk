@@ -4,6 +4,8 @@ GROUPS = sorted({chunk.rsplit("-", 1)[0] for chunk in CHUNKS})
 # DFEW/MAFW: fold k tests on group k and trains on the others; otherwise the "test" group is the test set.
 RUNS = {g: [g] for g in GROUPS if g.startswith("fold")} or ({"test": ["test"]} if "test" in GROUPS else {})
 TRAIN_DIR = f"{RESULTS}/train"
+# What a training run depends on: not whether it runs (enabled) or what it is evaluated on afterwards.
+TRAIN_PARAMS = json.dumps({k: v for k, v in config["train"].items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
 EVAL_DIR = f"{RESULTS}/eval"
 
 
@@ -22,7 +24,7 @@ rule train:
         summary=f"{TRAIN_DIR}/{{run}}/train_summary.json",
         metrics=f"{TRAIN_DIR}/{{run}}/metrics.jsonl",
     params:
-        config=json.dumps(config["train"], sort_keys=True),
+        config=TRAIN_PARAMS,
         classes=json.dumps(CLASSES),
         test_groups=lambda wildcards: " ".join(RUNS[wildcards.run]),
         out=lambda wildcards: f"{TRAIN_DIR}/{wildcards.run}",

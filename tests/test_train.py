@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,17 @@ def test_workflow_trains_and_evaluates(demo_run):
     assert summary["runs"]["test"]["uar"] == metrics["uar"]
     lines = (demo_run / "results/demo/train/test/metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+
+
+def test_zero_shot_setting_adds_evaluations_without_retraining(demo_run):
+    cfg = yaml.safe_load((demo_run / "cfg.yaml").read_text())
+    cfg["train"]["zero_shot"] = ["mafw"]
+    (demo_run / "zs.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(demo_run),
+           "--configfile", str(demo_run / "zs.yaml"), "-n", "all"]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1], re.M))
+    assert jobs == {"zero_shot": "1", "report": "1", "all": "1", "total": "3"}
 
 
 def test_checkpoints_hold_tunable_weights_only(demo_run):
