@@ -36,7 +36,7 @@ def contact_sheet(sample: dict, path: str | Path, columns: int = 8) -> None:
     """Write a PNG with rows of frames, their colour label maps, and frames with landmarks drawn."""
     import cv2
 
-    from .io import atomic_path
+    from .io import encode_image, write_bytes
 
     frames = sample["frames"]
     idx = np.linspace(0, len(frames) - 1, min(columns, len(frames))).round().astype(int)
@@ -55,8 +55,4 @@ def contact_sheet(sample: dict, path: str | Path, columns: int = 8) -> None:
     title = f"{sample['key']}  label={sample['meta']['label_name']}"
     banner = np.full((28, sheet.shape[1], 3), 255, np.uint8)
     cv2.putText(banner, title, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    with atomic_path(path) as tmp:
-        ok = cv2.imwrite(str(tmp.with_suffix(".png")), cv2.cvtColor(np.concatenate([banner, sheet], 0), cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise OSError(f"could not write {path}")
-        tmp.with_suffix(".png").replace(tmp)
+    write_bytes(path, encode_image(".png", cv2.cvtColor(np.concatenate([banner, sheet], 0), cv2.COLOR_RGB2BGR)))

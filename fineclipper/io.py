@@ -68,3 +68,13 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 def npy_load(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+def encode_image(ext: str, image: np.ndarray, params: tuple = ()) -> bytes:
+    """Encode an image with OpenCV (``ext`` like ``".png"``; BGR order for colour images)."""
+    import cv2
+
+    ok, data = cv2.imencode(ext, image, list(params))
+    if not ok:
+        raise RuntimeError(f"{ext} encoding failed for an image of shape {image.shape}")
+    return data.tobytes()

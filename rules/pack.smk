@@ -1,6 +1,6 @@
 # One WebDataset shard per chunk, its failures table beside it, and the end-of-run summary.
 
-STAGES = ("frames", "landmarks", "masks", "describe")
+from fineclipper.stages.pack import STAGES  # the stage outputs a shard joins
 
 
 rule pack:

@@ -97,8 +97,8 @@ class LandmarkDescriber:
             elif np.sign(end_delta) == np.sign(change):
                 text += ", held to the end"
             sentences.append(text)
-        if name_blinks := self._blinks(feats["eye_open"]):
-            sentences.append(name_blinks)
+        if blinks := self._blinks(feats["eye_open"]):
+            sentences.append(blinks)
         opening = f"The face is visible in {len(valid)} of {total} frames."
         if not sentences:
             return opening + " The mouth, brows, eyes and head stay still throughout."

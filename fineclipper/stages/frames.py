@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..face.detect import FaceDetector, crop_face, smooth_boxes
+from ..io import encode_image
 from ..video import read_clip
 from .common import VideoFailure, read_chunk, run_per_video, stage_args, write_outputs
 
@@ -26,10 +27,7 @@ SCHEMA = pa.schema([
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
     import cv2
 
-    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return data.tobytes()
+    return encode_image(".jpg", np.ascontiguousarray(rgb[..., ::-1]), (cv2.IMWRITE_JPEG_QUALITY, quality))
 
 
 class FrameExtractor:

@@ -7,20 +7,11 @@ import io
 import numpy as np
 import pyarrow as pa
 
-from ..io import npy_load
+from ..io import encode_image, npy_load
 from ..masks import get_parser
 from .common import decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([("id", pa.string()), ("pngs", pa.list_(pa.binary()))])
-
-
-def encode_png(label_map: np.ndarray) -> bytes:
-    import cv2
-
-    ok, data = cv2.imencode(".png", label_map)
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return data.tobytes()
 
 
 def jpeg_shape(data: bytes) -> tuple[int, int]:
@@ -40,7 +31,7 @@ def run(frames: str, landmarks: str, output: str, failures: str, config: dict, p
         points = points_of[row["id"]]
         shape = jpeg_shape(row["jpegs"][0])
         images = decode_jpegs(row["jpegs"]) if parser.needs_image else [None] * len(points)
-        return {"id": row["id"], "pngs": [encode_png(parser(pts, shape, im)) for im, pts in zip(images, points)]}
+        return {"id": row["id"], "pngs": [encode_image(".png", parser(pts, shape, im)) for im, pts in zip(images, points)]}
 
     results, failed = run_per_video("masks", rows, process, progress=progress)
     write_outputs(output, failures, results, SCHEMA, failed)
