@@ -8,17 +8,10 @@ import numpy as np
 
 
 def write_clip(path: Path, frames: np.ndarray, fps: int = 25, faststart: bool = False) -> Path:
-    """Encode RGB frames (T, H, W, 3) as H.264 in MP4; ``faststart`` puts the index first."""
-    import av
+    """Encode RGB frames (T, H, W, 3) with the demo's writer; return the path."""
+    from fineclipper.datasets.demo import write_video
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), "w", format="mp4", options=options) as container:
-        stream = container.add_stream("libx264" if "libx264" in av.codecs_available else "mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode())
+    write_video(path, frames, fps, faststart)
     return path
 
 

@@ -179,14 +179,15 @@ def render_clip(expression: str, seed: int, cfg: dict) -> np.ndarray:
     return frames
 
 
-def write_video(path: str | Path, frames: np.ndarray, fps: int) -> None:
-    """Encode frames (T, H, W, 3 uint8 RGB) to a video file, atomically."""
+def write_video(path: str | Path, frames: np.ndarray, fps: int, faststart: bool = False) -> None:
+    """Encode frames (T, H, W, 3 uint8 RGB) to an MP4 file, atomically; ``faststart`` puts the index first."""
     import av
 
     from ..io import atomic_path
 
+    options = {"movflags": "faststart"} if faststart else {}
     with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
+        with av.open(str(tmp), mode="w", format="mp4", options=options) as container:
             codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"

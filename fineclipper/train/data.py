@@ -131,6 +131,11 @@ def to_device(batch: dict, device: torch.device) -> dict:
     return out
 
 
+def shard_group(path: str) -> str:
+    """The group a shard belongs to, from its name ``<group>-NNNN.tar``."""
+    return Path(path).name.rsplit("-", 1)[0]
+
+
 def expand_shards(patterns: list[str], groups: list[str] | None = None) -> list[str]:
     """Shard paths from globs, brace patterns or paths; ``groups`` keeps shards named ``<group>-NNNN.tar``."""
     import braceexpand
@@ -140,7 +145,7 @@ def expand_shards(patterns: list[str], groups: list[str] | None = None) -> list[
         for expanded in braceexpand.braceexpand(pattern):
             paths.extend(sorted(glob.glob(expanded)) if any(c in expanded for c in "*?[") else [expanded])
     if groups is not None:
-        paths = [p for p in paths if Path(p).name.rsplit("-", 1)[0] in groups]
+        paths = [p for p in paths if shard_group(p) in groups]
     return paths
 
 

@@ -18,16 +18,11 @@ from pathlib import Path
 
 import torch
 
+from ..config import load_config
 from ..io import atomic_path, write_json
 from ..model import FineCLIPER, ModelConfig
-from .data import ClipTransform, expand_shards, is_validation, make_loader, to_device
+from .data import ClipTransform, expand_shards, is_validation, make_loader, shard_group, to_device
 from .metrics import scores
-
-TRAIN_DEFAULTS = {
-    "model": {}, "epochs": 10, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.05, "warmup_epochs": 1,
-    "val_percent": 10.0, "workers": 2, "seed": 0, "grad_clip": 1.0, "image_size": None,
-    "augment": {"scale": [0.7, 1.0], "jitter": 0.3},
-}
 
 
 def shard_keys(shards: list[str]) -> list[str]:
@@ -67,11 +62,11 @@ def build_model(model_cfg: dict, classes: list[str], device) -> FineCLIPER:
 
 
 def transform_for(model: FineCLIPER, train: bool, image_size: int | None, augment: dict | None = None) -> ClipTransform:
+    """The clip transform for a model; ``augment`` (the train.augment section) only matters in training."""
     size = image_size or model.clip.visual.image_size[0]
     tokenize = model.tokenize if model.cfg.descriptions else None
-    augment = augment or TRAIN_DEFAULTS["augment"]
-    return ClipTransform(size, model.cfg.num_frames, train, model.cfg.streams, tokenize,
-                         tuple(augment["scale"]), augment["jitter"])
+    extra = {"scale": tuple(augment["scale"]), "jitter": augment["jitter"]} if augment else {}
+    return ClipTransform(size, model.cfg.num_frames, train, model.cfg.streams, tokenize, **extra)
 
 
 def autocast(device: torch.device):
@@ -95,14 +90,17 @@ def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], li
 
 
 def train(shards: list[str], classes: list[str], test_groups: list[str], out: str | Path, cfg: dict) -> dict:
-    """Train on every group of ``shards`` but ``test_groups``; select on a held-out share of them."""
-    cfg = {**TRAIN_DEFAULTS, **cfg}
+    """Train on every group of ``shards`` but ``test_groups``; select on a held-out share of them.
+
+    ``cfg`` is the config's train section: merged over the schema's defaults and validated.
+    """
+    cfg = load_config(overrides={"train": cfg})["train"]
     out = Path(out)
     rank, world, device = setup_distributed()
     torch.manual_seed(cfg["seed"])
     all_shards = expand_shards(shards)
-    groups = sorted({Path(p).name.rsplit("-", 1)[0] for p in all_shards} - set(test_groups))
-    train_shards = expand_shards(shards, groups)
+    groups = sorted({shard_group(p) for p in all_shards} - set(test_groups))
+    train_shards = [p for p in all_shards if shard_group(p) in groups]
     keys = shard_keys(train_shards)
     val_keys = [k for k in keys if is_validation(k, cfg["val_percent"])]
     n_train = len(keys) - len(val_keys)
@@ -210,7 +208,7 @@ def main(argv=None) -> None:
     parser.add_argument("--classes", required=True, help="class names as a JSON list, in label order")
     parser.add_argument("--test-groups", nargs="+", required=True, help="groups held out for the final test")
     parser.add_argument("--out", required=True, help="run folder: checkpoints and metrics")
-    parser.add_argument("--config", default="{}", help="the train section as JSON (see TRAIN_DEFAULTS)")
+    parser.add_argument("--config", default="{}", help="the train section as JSON (see the config schema)")
     args = parser.parse_args(argv)
     train(args.shards, json.loads(args.classes), args.test_groups, args.out, json.loads(args.config))
 
