@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def annotations() -> Path:
-    """The real fold lists: ../shared/annotations/dfer-clip beside the checkout (or $FINECLIPER_ANNOTATIONS)."""
-    path = Path(os.environ.get("FINECLIPER_ANNOTATIONS", REPO.parent / "shared" / "annotations" / "dfer-clip"))
-    if not path.is_dir():
-        pytest.skip(f"real fold lists not found at {path}; set FINECLIPER_ANNOTATIONS")
-    return path
+    """The real DFER-CLIP fold lists, as shipped with the project."""
+    return REPO / "resources" / "annotations" / "dfer-clip"
 
 
 @pytest.fixture(scope="session")
