@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 
@@ -33,10 +34,33 @@ def check_manifest(rows: list[dict], where: str) -> None:
             raise AnnotationError(f"{where}: group {r['group']!r} of {r['id']} must be letters and digits only")
 
 
-def plan_chunks(rows: list[dict], chunk_size: int) -> dict[str, list[dict]]:
+def stratified_order(rows: list[dict], seed: int) -> list[dict]:
+    """Rows in a seeded, stable order that spreads every class evenly over the list.
+
+    The fold lists are sorted by class, so chunks cut in list order are nearly single-class. Here each
+    class's rows are put in a pseudo-random order (a hash of seed and id, independent of list order),
+    the k-th of a class's n rows gets the position (k + 0.5) / n, and all rows are sorted by position:
+    every run of consecutive rows then holds each class in about its share of the whole.
+    """
+    by_class: dict = defaultdict(list)
+    for r in rows:
+        by_class[r.get("label")].append(r)
+    keyed = []
+    for members in by_class.values():
+        members = sorted(members, key=lambda r: _hash(seed, r["id"]))
+        keyed += [((k + 0.5) / len(members), _hash(seed + 1, r["id"]), r) for k, r in enumerate(members)]
+    return [r for *_, r in sorted(keyed, key=lambda item: item[:2])]
+
+
+def _hash(seed: int, key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest(), "big")
+
+
+def plan_chunks(rows: list[dict], chunk_size: int, seed: int = 0) -> dict[str, list[dict]]:
     """Split rows into chunks of at most ``chunk_size`` videos; a chunk never mixes groups.
 
-    Chunk ids are ``<group>-<NNNN>``, in manifest order within each group.
+    Within each group rows are in :func:`stratified_order`, so every chunk (and shard) holds about the
+    group's class mix. Chunk ids are ``<group>-<NNNN>``.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -45,7 +69,7 @@ def plan_chunks(rows: list[dict], chunk_size: int) -> dict[str, list[dict]]:
         by_group[r["group"]].append(r)
     chunks = {}
     for group in sorted(by_group):
-        members = by_group[group]
+        members = stratified_order(by_group[group], seed)
         for i in range(0, len(members), chunk_size):
             chunks[f"{group}-{i // chunk_size:04d}"] = members[i : i + chunk_size]
     return chunks
