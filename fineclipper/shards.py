@@ -11,8 +11,9 @@ the first dot). Fields:
 ``desc.txt``       the description after the leakage filter, UTF-8
 ``cls``            label index, ASCII digits
 ``json``           metadata: dataset, id, label, label_name, group, chunk, source, fps,
-                   total_frames, frame_indices, boxes, face_detected, landmarks_detected,
-                   detection_rate, width, height, description_backend, removed_words, stage_versions
+                   total_frames, frame_indices, boxes, face_detected, face_found,
+                   unreadable_frames, landmarks_detected, detection_rate, width, height,
+                   description_backend, removed_words, stage_versions
 =================  ===========================================================================
 
 Only safe encodings: JPEG, PNG, ``.npy`` without pickle, text and JSON.

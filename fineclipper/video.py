@@ -16,10 +16,12 @@ class VideoError(Exception):
 
 @dataclass
 class Clip:
-    frames: list[np.ndarray]  # RGB uint8, only the kept frames
+    frames: list[np.ndarray | None]  # RGB uint8, only the kept frames; None where ``jpegs`` holds the frame
     indices: list[int]  # positions of the kept frames in the source
     total: int  # frames in the source
     fps: float
+    unreadable: int = 0  # frames that could not be decoded, skipped
+    jpegs: list[bytes | None] | None = None  # a frame file's bytes, kept as they are (see ``read_clip``)
 
 
 def uniform_indices(total: int, keep: int) -> list[int]:
@@ -33,27 +35,55 @@ def _frame_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _read_folder(folder: Path, keep: int) -> Clip:
+def reusable_jpeg(data: bytes, size: int) -> bool:
+    """Whether image file bytes are a complete colour JPEG of ``size`` x ``size``: stored as they are,
+    they need no decoding and re-encoding (and lose nothing to a second compression)."""
+    import io
+
+    from PIL import Image
+
+    if not data.startswith(b"\xff\xd8") or b"\xff\xd9" not in data[-64:]:
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.format == "JPEG" and im.mode == "RGB" and im.size == (size, size)
+    except OSError:
+        return False
+
+
+def _read_folder(folder: Path, keep: int, reuse_jpeg_size: int | None = None) -> Clip:
+    """The kept frames of a folder of images; an image that cannot be decoded is skipped and counted."""
     import cv2
 
     files = _frame_files(folder)
     if not files:
         raise VideoError(f"frame folder has no images: {folder}")
-    indices = uniform_indices(len(files), keep)
-    frames = []
-    for i in indices:  # only the kept frames are read
-        bgr = cv2.imread(str(files[i]), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise VideoError(f"unreadable frame image {files[i]}")
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return Clip(frames, indices, len(files), fps=0.0)
+    kept = uniform_indices(len(files), keep)
+    frames, jpegs, indices = [], [], []
+    for i in kept:  # only the kept frames are read
+        data = files[i].read_bytes()
+        if reuse_jpeg_size and reusable_jpeg(data, reuse_jpeg_size):
+            frames.append(None)
+            jpegs.append(data)
+        elif (bgr := cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)) is not None:
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            jpegs.append(None)
+        else:
+            continue
+        indices.append(i)
+    if not frames:
+        raise VideoError(f"no decodable frame image in {folder} ({len(kept)} of its {len(files)} images tried)")
+    return Clip(frames, indices, len(files), fps=0.0, unreadable=len(kept) - len(frames), jpegs=jpegs)
 
 
 def _read_video(path: Path, keep: int) -> Clip:
+    """The kept frames of a video file. Packets that cannot be decoded are skipped, and frames the header
+    lists but the file does not hold (a truncated file) are counted as unreadable."""
     import av
 
     if path.stat().st_size == 0:
         raise VideoError(f"empty video file: {path}")
+    decoded, bad_packets = [], 0
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -63,26 +93,33 @@ def _read_video(path: Path, keep: int) -> Clip:
             fps = float(stream.average_rate or 0.0)
             expected = stream.frames  # from the header; 0 when the container does not say
             # Decode once, keeping every frame as a cheap reference; counts from headers are unreliable.
-            decoded = [f for f in container.decode(stream)]
+            for packet in container.demux(stream):
+                try:
+                    decoded.extend(packet.decode())
+                except av.error.InvalidDataError:
+                    bad_packets += 1
     except av.FFmpegError as e:
-        raise VideoError(f"cannot decode {path}: {e}") from None
+        if not decoded:
+            raise VideoError(f"cannot decode {path}: {e}") from None
+        bad_packets += 1  # the demuxer gave up part-way: keep what was decoded
     if not decoded:
         raise VideoError(f"no decodable frames in {path}")
-    if expected and len(decoded) < expected - max(2, expected // 20):
-        raise VideoError(f"truncated video {path}: decoded {len(decoded)} of the {expected} frames its header lists")
     indices = uniform_indices(len(decoded), keep)
     frames = [decoded[i].to_ndarray(format="rgb24") for i in indices]
-    return Clip(frames, indices, len(decoded), fps)
+    return Clip(frames, indices, len(decoded), fps, unreadable=max(bad_packets, expected - len(decoded)))
 
 
-def read_clip(source: str | Path, keep: int) -> Clip:
+def read_clip(source: str | Path, keep: int, reuse_jpeg_size: int | None = None) -> Clip:
     """Read up to ``keep`` uniformly spaced frames of a video file or frame folder.
 
-    Raises :class:`VideoError` with the reason for a missing, empty, undecodable or frameless source.
+    With ``reuse_jpeg_size``, a frame file that is already a complete JPEG of that size is not decoded:
+    its bytes come in ``Clip.jpegs`` (and ``Clip.frames`` holds None there). Frames that cannot be decoded
+    are skipped and counted (``Clip.unreadable``); raises :class:`VideoError` with the reason for a
+    missing or empty source, or one of which nothing decodes.
     """
     path = Path(source)
     if not path.exists():
         raise VideoError(f"missing source: {path}")
     if path.is_dir():
-        return _read_folder(path, keep)
+        return _read_folder(path, keep, reuse_jpeg_size)
     return _read_video(path, keep)

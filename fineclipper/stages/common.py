@@ -78,11 +78,13 @@ def read_chunk(path: str | Path) -> dict:
 
 
 def decode_jpegs(jpegs: list[bytes]) -> list[np.ndarray]:
-    """Decode JPEG bytes to RGB arrays."""
+    """Decode a clip's stored JPEG frames to RGB arrays; one that does not decode fails the clip."""
     import cv2
 
     frames = []
-    for data in jpegs:
+    for i, data in enumerate(jpegs):
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise VideoFailure(f"stored frame {i} cannot be decoded")
         frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     return frames

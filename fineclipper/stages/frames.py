@@ -1,5 +1,6 @@
-"""Stage ``frames``: decode each clip, find the face, crop it with a smoothed box, keep up to
-``max_frames`` frames spread uniformly, and store them as JPEG."""
+"""Stage ``frames``: decode each clip, keep up to ``max_frames`` frames spread over it, and store them as
+JPEG face crops. ``crop: detect`` finds the face and crops it with a smoothed box; ``crop: none`` resizes
+the whole frame (for datasets whose frames are face crops already: DFEW, FERV39k, MAFW)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ SCHEMA = pa.schema([
     ("id", pa.string()),
     ("jpegs", pa.list_(pa.binary())),
     ("indices", pa.list_(pa.int32())),  # positions of the kept frames in the source
-    ("boxes", pa.list_(pa.list_(pa.float32(), 4))),  # smoothed crop boxes (x0, y0, x1, y1), source pixels
+    ("boxes", pa.list_(pa.list_(pa.float32(), 4))),  # crop boxes (x0, y0, x1, y1), source pixels
     ("detected", pa.list_(pa.bool_())),  # face detector fired on the frame (only frames it ran on count)
+    ("face_found", pa.bool_()),  # crop: detect found the face (false: whole frames kept); null with crop: none
+    ("unreadable_frames", pa.int32()),  # frames of the source that could not be decoded, skipped
     ("fps", pa.float64()),
     ("total_frames", pa.int32()),
     ("width", pa.int32()),
@@ -27,7 +30,17 @@ SCHEMA = pa.schema([
 def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
     import cv2
 
-    return encode_image(".jpg", np.ascontiguousarray(rgb[..., ::-1]), (cv2.IMWRITE_JPEG_QUALITY, quality))
+    return encode_image(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), (cv2.IMWRITE_JPEG_QUALITY, quality))
+
+
+def resize_frame(frame: np.ndarray, size: int) -> np.ndarray:
+    """The whole frame at ``size`` x ``size`` (area averaging when it shrinks)."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    if (h, w) == (size, size):
+        return frame
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA if size < min(h, w) else cv2.INTER_LINEAR)
 
 
 class FrameExtractor:
@@ -35,31 +48,45 @@ class FrameExtractor:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        self.detector = FaceDetector(cfg["min_detection_confidence"], cfg["full_range"])
+        self.detector = FaceDetector(cfg["min_detection_confidence"], cfg["full_range"]) if cfg["crop"] == "detect" else None
 
     def __call__(self, row: dict) -> dict:
         cfg = self.cfg
-        clip = read_clip(row["source"], cfg["max_frames"])
+        # Face crops already at the output size are stored as they are (crop: none only).
+        clip = read_clip(row["source"], cfg["max_frames"], cfg["size"] if self.detector is None else None)
         if len(clip.frames) < cfg["min_frames"]:
             raise VideoFailure(f"too few frames: {len(clip.frames)} < min_frames {cfg['min_frames']}")
-        every = cfg["detect_every"]
-        probe = sorted(set(range(0, len(clip.frames), every)) | {len(clip.frames) - 1})
-        boxes: list = [None] * len(clip.frames)
-        for i in probe:
-            boxes[i] = self.detector(clip.frames[i])
-        hits = sum(boxes[i] is not None for i in probe)
-        if hits / len(probe) < cfg["min_face_fraction"]:
-            raise VideoFailure(f"no face: detected in {hits} of {len(probe)} probed frames "
-                               f"(min_face_fraction {cfg['min_face_fraction']})")
-        smooth = smooth_boxes(boxes, cfg["smooth"])
-        jpegs = [encode_jpeg(crop_face(f, b, cfg["margin"], cfg["size"]), cfg["jpeg_quality"])
-                 for f, b in zip(clip.frames, smooth)]
-        h, w = clip.frames[0].shape[:2]
+        h, w = (cfg["size"], cfg["size"]) if clip.frames[0] is None else clip.frames[0].shape[:2]
+        detected, boxes, face_found = self.find_face(clip.frames) if self.detector else ([], None, None)
+        if boxes is None:  # whole frames
+            jpegs = [data or encode_jpeg(resize_frame(f, cfg["size"]), cfg["jpeg_quality"])
+                     for f, data in zip(clip.frames, clip.jpegs or [None] * len(clip.frames))]
+            boxes = np.tile([0.0, 0.0, w, h], (len(clip.frames), 1))
+        else:
+            jpegs = [encode_jpeg(crop_face(f, b, cfg["margin"], cfg["size"]), cfg["jpeg_quality"])
+                     for f, b in zip(clip.frames, boxes)]
         return {
-            "id": row["id"], "jpegs": jpegs, "indices": clip.indices, "boxes": smooth.astype(np.float32).tolist(),
-            "detected": [b is not None for b in boxes], "fps": clip.fps, "total_frames": clip.total,
-            "width": w, "height": h,
+            "id": row["id"], "jpegs": jpegs, "indices": clip.indices,
+            "boxes": np.asarray(boxes, np.float32).tolist(), "detected": detected, "face_found": face_found,
+            "unreadable_frames": clip.unreadable, "fps": clip.fps, "total_frames": clip.total, "width": w, "height": h,
         }
+
+    def find_face(self, frames: list[np.ndarray]) -> tuple[list[bool], np.ndarray | None, bool]:
+        """Detector flags per frame (on every ``detect_every``-th frame and the last), smoothed boxes, and
+        whether the face was found often enough; too rarely is a failure, or whole frames with ``on_no_face: keep``."""
+        cfg = self.cfg
+        probe = sorted(set(range(0, len(frames), cfg["detect_every"])) | {len(frames) - 1})
+        found: list = [None] * len(frames)
+        for i in probe:
+            found[i] = self.detector(frames[i])
+        hits = sum(found[i] is not None for i in probe)
+        detected = [b is not None for b in found]
+        if hits / len(probe) >= cfg["min_face_fraction"]:
+            return detected, smooth_boxes(found, cfg["smooth"]), True
+        if cfg["on_no_face"] == "keep":
+            return detected, None, False
+        raise VideoFailure(f"no face: detected in {hits} of {len(probe)} probed frames "
+                           f"(min_face_fraction {cfg['min_face_fraction']})")
 
 
 def run(chunk: str, output: str, failures: str, config: dict, progress: bool = True) -> None:

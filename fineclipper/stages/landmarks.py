@@ -33,8 +33,7 @@ class LandmarkExtractor:
         else:
             points, detected = face_mesh_clip(frames, cfg["min_detection_confidence"],
                                               cfg["min_tracking_confidence"], cfg["refine"])
-        rate = detected.mean()
-        if rate < cfg["min_detection_rate"]:
+        if detected.mean() < cfg["min_detection_rate"] and cfg["on_low_detection"] == "fail":
             raise VideoFailure(f"face landmarks found in {int(detected.sum())} of {len(detected)} frames "
                                f"(min_detection_rate {cfg['min_detection_rate']})")
         return {

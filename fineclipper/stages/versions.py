@@ -5,9 +5,9 @@ Bump a stage's number whenever its code changes what it writes (Snakemake does n
 
 STAGE_VERSIONS = {
     "demo": 1,
-    "frames": 1,
-    "landmarks": 1,
+    "frames": 2,
+    "landmarks": 2,
     "masks": 1,
     "describe": 1,
-    "pack": 1,
+    "pack": 2,
 }

@@ -1,0 +1,86 @@
+"""The stages in-process on real media, for each frames setting: face-crop datasets are resized, never
+re-detected, and lose a clip only when nothing of it decodes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from fineclipper.config import load_config
+from fineclipper.shards import decode_sample, iter_raw
+from fineclipper.stages import describe, frames, landmarks, masks
+from fineclipper.stages.pack import STAGES, pack_chunk
+from media import frame_folder
+
+
+@pytest.fixture(scope="module")
+def chunk(tmp_path_factory, astronaut_face, carphone):
+    """Frame folders: astronaut face crops (one image broken), carphone frames, and frames without a face."""
+    from fineclipper.video import read_clip
+
+    folder = tmp_path_factory.mktemp("sources")
+    rng = np.random.default_rng(0)
+    sources = {
+        "astronaut": frame_folder(folder / "astronaut", [np.roll(astronaut_face, s, axis=1) for s in range(0, 16, 2)]),
+        "carphone": frame_folder(folder / "carphone", read_clip(carphone, 12).frames),
+        "faceless": frame_folder(folder / "faceless", [rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for _ in range(6)]),
+    }
+    (sources["astronaut"] / "00003.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    rows = [{"id": vid, "source": str(path), "label": 0, "label_name": "neutral", "group": "test", "dataset": "mini",
+             "num_frames": -1} for vid, path in sources.items()]
+    path = folder / "test-0000.json"
+    path.write_text(json.dumps({"chunk": "test-0000", "rows": rows}))
+    return path
+
+
+def run_stages(chunk, out, **sections) -> tuple[dict, dict]:
+    """Every stage on the chunk with these config sections; returns packed samples and failures by id."""
+    cfg = load_config(overrides={**sections, "train": {"enabled": False}})
+    paths = {s: (str(out / f"{s}.parquet"), str(out / f"{s}.failures.parquet")) for s in STAGES}
+    frames.run(str(chunk), *paths["frames"], cfg["frames"], progress=False)
+    landmarks.run(paths["frames"][0], *paths["landmarks"], cfg["landmarks"], progress=False)
+    masks.run(paths["frames"][0], paths["landmarks"][0], *paths["masks"], cfg["masks"], progress=False)
+    describe.run(str(chunk), paths["frames"][0], paths["landmarks"][0], *paths["describe"], cfg["describe"], progress=False)
+    pack_chunk(str(chunk), {s: p[0] for s, p in paths.items()}, {s: p[1] for s, p in paths.items()},
+               str(out / "shard.tar"), str(out / "failures.parquet"))
+    samples = {raw["__key__"]: decode_sample(raw) for raw in iter_raw(out / "shard.tar")}
+    failures = {f["id"]: f for f in pq.read_table(out / "failures.parquet").to_pylist()}
+    return samples, failures
+
+
+def test_face_crops_are_resized_and_every_clip_is_kept(chunk, tmp_path):
+    samples, failures = run_stages(chunk, tmp_path, frames={"crop": "none", "min_frames": 1},
+                                   landmarks={"on_low_detection": "keep"})
+    assert not failures and set(samples) == {"astronaut", "carphone", "faceless"}
+    astronaut = samples["astronaut"]
+    assert len(astronaut["frames"]) == 7 and astronaut["meta"]["unreadable_frames"] == 1
+    assert astronaut["meta"]["frame_indices"] == [0, 1, 2, 4, 5, 6, 7]
+    stored = next(iter_raw(tmp_path / "shard.tar"))  # 224 px JPEG face crops are stored as they are
+    assert stored["__key__"] == "astronaut" and stored["000.jpg"] == (Path(astronaut["meta"]["source"]) / "00000.jpg").read_bytes()
+    assert astronaut["meta"]["face_found"] is None and astronaut["meta"]["face_detected"] == []
+    assert astronaut["meta"]["detection_rate"] == 1.0 and astronaut["masks"][0].max() > 0
+    carphone = samples["carphone"]
+    assert carphone["frames"][0].shape == (224, 224, 3) and carphone["meta"]["boxes"][0] == [0, 0, 176, 144]
+    faceless = samples["faceless"]
+    assert np.isnan(faceless["landmarks"]).all() and max(m.max() for m in faceless["masks"]) == 0
+    assert faceless["meta"]["detection_rate"] == 0.0 and "visible in 0 of 6 frames" in faceless["description"]
+
+
+def test_detected_crops_fail_or_keep_a_faceless_clip(chunk, tmp_path):
+    samples, failures = run_stages(chunk, tmp_path / "fail", frames={"crop": "detect"})
+    assert set(samples) == {"astronaut", "carphone"} and "no face" in failures["faceless"]["reason"]
+    assert samples["astronaut"]["meta"]["face_found"] is True
+    samples, failures = run_stages(chunk, tmp_path / "keep", frames={"crop": "detect", "on_no_face": "keep"},
+                                   landmarks={"on_low_detection": "keep"})
+    assert not failures and samples["faceless"]["meta"]["face_found"] is False
+    assert samples["faceless"]["frames"][0].shape == (224, 224, 3)
+
+
+def test_too_few_landmarks_fail_unless_kept(chunk, tmp_path):
+    samples, failures = run_stages(chunk, tmp_path, frames={"crop": "none"})
+    assert failures["faceless"]["stage"] == "landmarks" and "found in 0 of 6 frames" in failures["faceless"]["reason"]
+    assert set(samples) == {"astronaut", "carphone"}
