@@ -21,3 +21,17 @@ def colorize(label_map: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.LUT(cv2.merge([label_map, label_map, label_map]), _LUT)
+
+
+#: Each label's label in the horizontally flipped image: left and right parts swap sides.
+_MIRROR_LUT = np.arange(256, dtype=np.uint8)
+for _side in ("brow", "eye"):
+    _left, _right = LABEL_INDEX[f"left_{_side}"], LABEL_INDEX[f"right_{_side}"]
+    _MIRROR_LUT[[_left, _right]] = _right, _left
+
+
+def mirror(label_map: np.ndarray) -> np.ndarray:
+    """The label map of the horizontally flipped image: flipped, with left and right labels swapped."""
+    import cv2
+
+    return cv2.LUT(cv2.flip(label_map, 1), _MIRROR_LUT)

@@ -4,6 +4,7 @@ sampled frames decoded, split by node and worker, equal batches on every rank.""
 from __future__ import annotations
 
 import glob
+import random
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,16 +12,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..masks.labels import mirror
 from ..model.render import render_landmarks, render_parsing
 from ..shards import decode_sample, num_frames
 
-CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
-CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
+#: Shards a training worker reads at once, taking each next sample from a random one of them.
+INTERLEAVED_SHARDS = 4
+#: Raw samples in a training worker's shuffle buffer (after the interleaving).
+SHUFFLE_BUFFER = 128
 
 
 def segment_indices(n: int, segments: int, train: bool, rng: np.random.Generator) -> list[int]:
-    """One frame per segment: random in training, the middle one in testing. Clips with fewer frames
-    than segments keep every frame and repeat their last one."""
+    """One frame per segment of ``n`` stored frames: random in training, the middle one in testing.
+
+    Clips with fewer frames than segments keep every frame and repeat their last one, as DFER-CLIP's
+    loader does (it pads the frame indices with the last index)."""
     if n <= segments:
         return list(range(n)) + [n - 1] * (segments - n)
     edges = np.linspace(0, n, segments + 1)
@@ -74,17 +80,25 @@ class ClipTransform:
             out = image[y0:y0 + ch, x0:x0 + cw]
             if out.shape[:2] != (self.size, self.size):
                 out = cv2.resize(out, (self.size, self.size), interpolation=interpolation)
+            return out
+
+        def crop_image(image):
+            out = crop(image, cv2.INTER_LINEAR)
             return cv2.flip(out, 1) if flip else out
+
+        def crop_labels(label_map):  # flipped, a left eye becomes a right eye
+            out = crop(label_map, cv2.INTER_NEAREST)
+            return mirror(out) if flip else out
 
         out = {"label": sample["label"], "key": sample["key"]}
         t, s = len(idx), self.size
         if "frames" in self.streams:
-            frames = np.stack([crop(sample["frames"][pos[i]], cv2.INTER_LINEAR) for i in idx])
+            frames = np.stack([crop_image(sample["frames"][pos[i]]) for i in idx])
             if self.train and self.jitter:  # one call on the clip seen as a (T*H, W) image
                 frames = _jitter(frames.reshape(t * s, s, 3), brightness, contrast, saturation).reshape(t, s, s, 3)
             out["frames"] = _to_tensor(frames)
         if "parsing" in self.streams:
-            maps = np.stack([crop(sample["masks"][pos[i]], cv2.INTER_NEAREST) for i in idx])
+            maps = np.stack([crop_labels(sample["masks"][pos[i]]) for i in idx])
             out["parsing"] = _to_tensor(render_parsing(maps.reshape(t * s, s)).reshape(t, s, s, 3))
         if "landmarks" in self.streams:
             drawings = []
@@ -118,10 +132,11 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 STREAM_KEYS = ("frames", "parsing", "landmarks")
 
 
-def to_device(batch: dict, device: torch.device) -> dict:
-    """Move a batch to ``device``; image streams become CLIP-normalised float tensors there."""
-    mean = torch.tensor(CLIP_MEAN, device=device).view(1, 1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD, device=device).view(1, 1, 3, 1, 1)
+def to_device(batch: dict, device: torch.device, mean, std) -> dict:
+    """Move a batch to ``device``; image streams become float tensors there, normalised with the CLIP
+    model's own ``mean`` and ``std`` (its preprocessing config)."""
+    mean = torch.tensor(mean, device=device, dtype=torch.float32).view(1, 1, 3, 1, 1)
+    std = torch.tensor(std, device=device, dtype=torch.float32).view(1, 1, 3, 1, 1)
     out = {}
     for key, value in batch.items():
         if not isinstance(value, torch.Tensor):
@@ -157,16 +172,37 @@ def collate(samples: list[dict]) -> dict:
     return batch
 
 
-def _every_shard(urls):
-    return urls
+def interleave_shards(urls, streams: int, seed: int):
+    """Samples of ``streams`` shards read at once, each next sample from a random one of them, so a
+    worker mixes several shards (several chunks) before its shuffle buffer does."""
+    import webdataset as wds
+
+    rng = random.Random(seed)
+    urls = iter(urls)
+
+    def next_shard():
+        url = next(urls, None)
+        return None if url is None else iter(wds.tarfile_samples([{"url": url}]))
+
+    active = [s for s in (next_shard() for _ in range(streams)) if s is not None]
+    while active:
+        i = rng.randrange(len(active))
+        sample = next(active[i], None)
+        if sample is not None:
+            yield sample
+        elif (replacement := next_shard()) is not None:
+            active[i] = replacement
+        else:
+            active.pop(i)
 
 
 def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, workers: int, *, train: bool,
                 select=None, batches_per_epoch: int | None = None, seed: int = 0):
     """A WebLoader over ``shards``.
 
-    Training: shards resampled with replacement by every worker of every rank, samples shuffled, and
-    ``batches_per_epoch`` batches per rank, so every rank takes the same number of steps (DDP never
+    Training: every worker of every rank draws shards at random with replacement, reads
+    ``INTERLEAVED_SHARDS`` of them at once and shuffles the samples, and each rank takes
+    ``batches_per_epoch`` batches per epoch, so every rank takes the same number of steps (DDP never
     hangs). Evaluation: each shard once, split by worker, in order. ``select(key)`` filters samples.
     """
     import webdataset as wds
@@ -175,27 +211,28 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
         raise ValueError("no shards to read: check the shard patterns and groups")
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
 
-    def apply(raw):
+    def worker_id():
         info = torch.utils.data.get_worker_info()
-        worker = info.id if info else 0
-        rng = np.random.default_rng([seed, rank, worker, zlib.crc32(raw["__key__"].encode()), apply.calls])
+        return info.id if info else 0
+
+    def apply(raw):
+        rng = np.random.default_rng([seed, rank, worker_id(), zlib.crc32(raw["__key__"].encode()), apply.calls])
         apply.calls += 1
         return transform(raw, rng)
 
     apply.calls = 0
+    chosen = [wds.select(lambda raw: select(raw["__key__"]))] if select is not None else []
     if train:
         # Every rank and worker draws shards at random (with replacement): no split needed.
-        dataset = wds.WebDataset(shards, resampled=True, seed=seed + rank, shardshuffle=False,
-                                 nodesplitter=_every_shard, empty_check=False)
+        dataset = wds.DataPipeline(
+            wds.ResampledShards(shards, seed=seed + rank, deterministic=True, empty_check=False),
+            lambda urls: interleave_shards((u["url"] for u in urls), INTERLEAVED_SHARDS, seed * 1000 + rank * 100 + worker_id()),
+            *chosen, wds.shuffle(SHUFFLE_BUFFER, seed=seed + rank), wds.map(apply),
+            wds.batched(batch_size, collation_fn=collate, partial=False))
     else:
         # Evaluation runs in one process (rank 0) that reads every shard once: no split across nodes.
-        dataset = wds.WebDataset(shards, shardshuffle=False, nodesplitter=_every_shard,
-                                 workersplitter=wds.split_by_worker, empty_check=False)
-    if select is not None:
-        dataset = dataset.select(lambda raw: select(raw["__key__"]))
-    if train:
-        dataset = dataset.shuffle(200, seed=seed + rank)
-    dataset = dataset.map(apply).batched(batch_size, collation_fn=collate, partial=not train)
+        dataset = wds.DataPipeline(wds.SimpleShardList(shards), wds.split_by_worker, wds.tarfile_to_samples(),
+                                   *chosen, wds.map(apply), wds.batched(batch_size, collation_fn=collate, partial=True))
     loader = wds.WebLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=train and workers > 0)
     if train:
         loader = loader.with_epoch(batches_per_epoch)
