@@ -1,20 +1,26 @@
-# FineCLIPER preprocessing: every video of a dataset to a WebDataset shard.
-#   snakemake --cores 32 all                       (the built-in demo, config/config.yaml)
-#   snakemake --cores 32 all --configfile config/dfew.yaml
+# FineCLIPER: every video of a dataset to a WebDataset shard, then training and evaluation.
+#   snakemake --cores 32 all                                    (the built-in demo, config/config.yaml)
+#   snakemake --cores 32 all --configfile config/dfew.yaml      (a dataset's config stands alone)
 # See README.md for the stages, outputs and which config edits rerun which stages.
 
 import os
 
 from snakemake.utils import min_version, validate
 
+from fineclipper.config import check_config
+
 min_version("9.0")
 
 
-# The demo defaults; --configfile FILE merges a dataset's settings over them.
-configfile: os.path.join(workflow.basedir, "config/config.yaml")
+# Without --configfile, the built-in demo. A dataset's config file is merged over the schema's defaults
+# alone, never over the demo's settings.
+if not workflow.overwrite_configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
 validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"), set_default=True)
+check_config(config)
 
 
 include: "rules/common.smk"
@@ -29,12 +35,12 @@ include: "rules/train.smk"
 
 rule all:
     input:
-        shard_paths(),
-        SUMMARY,
+        shard_paths(PRIMARY),
+        summary_path(PRIMARY.name),
         train_targets(),
     default_target: True
 
 
 rule shards:
     input:
-        shard_paths(),
+        shard_paths(PRIMARY),

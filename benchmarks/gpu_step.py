@@ -16,7 +16,7 @@ import time
 import torch
 
 from fineclipper.model import FineCLIPER, ModelConfig
-from fineclipper.train.data import to_device
+from fineclipper.train.loop import model_inputs
 
 DFEW = ["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear"]
 
@@ -41,7 +41,7 @@ def main() -> None:
     batch = {s: torch.randint(0, 255, (b, t, 3, 224, 224), dtype=torch.uint8) for s in cfg.streams}
     batch["description"] = model.tokenize(["the jaw drops and the mouth opens, then back as at the start"] * b)
     batch["label"] = torch.randint(0, len(DFEW), (b,))
-    inputs = to_device(batch, device)
+    inputs = model_inputs(model, batch, device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 
     def train_step():

@@ -1,4 +1,4 @@
-"""The pipeline configuration outside Snakemake: the same schema, the same defaults."""
+"""The pipeline configuration outside Snakemake: the same schema, the same defaults, the same checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import yaml
 from . import REPO_ROOT
 
 SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+#: The project's own dataset configs, which a zero-shot target may name by dataset alone.
+CONFIG_DIR = REPO_ROOT / "config"
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -19,7 +21,7 @@ def _merge(base: dict, update: dict) -> dict:
 
 
 def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:
-    """Merge YAML files (later ones win) and ``overrides``, validate, and fill in the defaults."""
+    """Merge YAML files (later ones win) and ``overrides`` over the schema's defaults, validate, check."""
     from snakemake.utils import validate
 
     config: dict = {}
@@ -27,4 +29,30 @@ def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:
         config = _merge(config, yaml.safe_load(Path(path).read_text()) or {})
     config = _merge(config, overrides or {})
     validate(config, str(SCHEMA), set_default=True)
+    check_config(config)
     return config
+
+
+def check_config(config: dict) -> None:
+    """What the schema cannot say: the model's keys, and enough frames per clip for the model to train on."""
+    from .model.config import check_model_config
+
+    model = check_model_config(config["train"]["model"])
+    if config["train"]["enabled"] and config["frames"]["max_frames"] < model.num_frames:
+        raise ValueError(f"frames.max_frames ({config['frames']['max_frames']}) is below train.model.num_frames "
+                         f"({model.num_frames}): the shards must keep at least as many frames per clip as the "
+                         "model samples, or training has nothing to choose from")
+
+
+def dataset_config_path(ref: str) -> Path:
+    """A dataset config named by a zero-shot entry: ``dfew``, ``ferv39k``, ``mafw`` (the project's
+    ``config/<name>.yaml``) or the path of a config file."""
+    path = Path(ref)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise FileNotFoundError(f"train.zero_shot: config file {ref} not found")
+        return path
+    if (CONFIG_DIR / f"{ref}.yaml").is_file() and ref != "config":
+        return CONFIG_DIR / f"{ref}.yaml"
+    raise ValueError(f"train.zero_shot: {ref!r} is neither a config file (.yaml) nor one of the project's "
+                     f"datasets ({', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml') if p.stem != 'config'))})")

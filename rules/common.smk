@@ -1,73 +1,88 @@
-# Chunk plan (computed at parse time), paths and helpers shared by the stage rules.
+# The plan (computed at parse time), paths and helpers shared by the stage rules.
+# Every stage rule serves every dataset of the run ({dataset}: the run's own and its zero-shot targets),
+# each with its own config section.
 import json
+import re
 import sys
 
-from fineclipper.datasets import build_manifest, class_names, plan_chunks
-from fineclipper.datasets.foldlists import SPECS
-from fineclipper.io import write_json_if_changed
 from fineclipper.stages.versions import STAGE_VERSIONS
+from fineclipper.workflow import plan_workflow
 
 PYTHON = sys.executable
-DATASET = config["dataset"]["name"]
-RESULTS = f"{config['results']}/{DATASET}"
-SHARDS = f"{config['shards']}/{DATASET}"
-LOGS = f"{config['logs']}/{DATASET}"
-SUMMARY = f"{RESULTS}/summary.json"
+PRIMARY, ZERO_SHOT = plan_workflow(config)
+DATASETS = {PRIMARY.name: PRIMARY, **ZERO_SHOT}
+RESULTS_ROOT, SHARDS_ROOT, LOGS_ROOT = config["results"], config["shards"], config["logs"]
+# The run's own dataset: training, evaluation and the report live under it.
+RESULTS, LOGS = f"{RESULTS_ROOT}/{PRIMARY.name}", f"{LOGS_ROOT}/{PRIMARY.name}"
 
-MANIFEST = build_manifest(config)
-CLASSES = class_names(config["dataset"], config["demo"])
-CHUNKS = plan_chunks(MANIFEST, config["chunk_size"])
-
-# One JSON file per chunk. It is rewritten only when its rows change, so an unchanged plan leaves
-# every mtime alone and a changed chunk reruns just that chunk.
-for _chunk, _rows in CHUNKS.items():
-    write_json_if_changed(f"{RESULTS}/chunks/{_chunk}.json", {"chunk": _chunk, "rows": _rows})
+for _plan in DATASETS.values():
+    _plan.write_chunk_manifests()
 
 
 wildcard_constraints:
+    dataset="|".join(re.escape(name) for name in DATASETS),
     chunk=r"[A-Za-z0-9]+-\d{4}",
-    run=r"[A-Za-z0-9]+",
-    target=r"dfew|ferv39k|mafw",
 
 
 # Backends that need a GPU; their rules then ask for gpu=1 (a SLURM profile turns that into a GPU request).
 GPU_BACKENDS = {"sam", "vllm"}
 
 
-def needs_gpu(backend):
-    return int(backend in GPU_BACKENDS)
+def needs_gpu(stage, key):
+    """gpu=1 for a job whose dataset's stage uses a GPU backend."""
+    return lambda wildcards: int(DATASETS[wildcards.dataset].config[stage][key] in GPU_BACKENDS)
 
 
 def chunk_file(wildcards):
-    return f"{RESULTS}/chunks/{wildcards.chunk}.json"
+    return chunk_path(wildcards.dataset, wildcards.chunk)
+
+
+def chunk_path(dataset, chunk):
+    return f"{RESULTS_ROOT}/{dataset}/chunks/{chunk}.json"
 
 
 def stage_params(stage):
-    """A stage's config section and version, as params: editing either reruns the stage."""
-    return {"config": json.dumps(config.get(stage, {}), sort_keys=True), "version": STAGE_VERSIONS[stage]}
+    """The dataset's config section of a stage and the stage's version, as params: editing either reruns it."""
+    return {
+        "config": lambda wildcards: json.dumps(DATASETS[wildcards.dataset].config.get(stage, {}), sort_keys=True),
+        "version": STAGE_VERSIONS[stage],
+    }
 
 
 def stage_output(stage):
     return {
-        "table": f"{RESULTS}/{stage}/{{chunk}}.parquet",
-        "failures": f"{RESULTS}/{stage}/{{chunk}}.failures.parquet",
+        "table": f"{RESULTS_ROOT}/{{dataset}}/{stage}/{{chunk}}.parquet",
+        "failures": f"{RESULTS_ROOT}/{{dataset}}/{stage}/{{chunk}}.failures.parquet",
     }
 
 
+def stage_table(stage):
+    return f"{RESULTS_ROOT}/{{dataset}}/{stage}/{{chunk}}.parquet"
+
+
 def stage_log(stage):
-    return f"{LOGS}/{stage}/{{chunk}}.log"
+    return f"{LOGS_ROOT}/{{dataset}}/{stage}/{{chunk}}.log"
 
 
 def stage_benchmark(stage):
-    return f"{RESULTS}/benchmarks/{stage}/{{chunk}}.tsv"
+    return f"{RESULTS_ROOT}/{{dataset}}/benchmarks/{stage}/{{chunk}}.tsv"
 
 
-def shard_paths():
-    return [f"{SHARDS}/{chunk}.tar" for chunk in CHUNKS]
+def shard_paths(plan, chunks=None):
+    """Shards of a dataset (of these chunks; default all)."""
+    return [f"{SHARDS_ROOT}/{plan.name}/{c}.tar" for c in (plan.chunks if chunks is None else chunks)]
+
+
+def failure_paths(plan, chunks=None):
+    return [f"{SHARDS_ROOT}/{plan.name}/{c}.failures.parquet" for c in (plan.chunks if chunks is None else chunks)]
+
+
+def summary_path(dataset):
+    return f"{RESULTS_ROOT}/{dataset}/summary.json"
 
 
 def source_inputs(wildcards):
-    """Sources that a rule of this workflow makes (the demo videos); other sources are read as data."""
-    if config["dataset"]["format"] != "demo":
+    """The demo's clips are made by a rule of this workflow; other sources are read as data."""
+    if DATASETS[wildcards.dataset].format != "demo":
         return []
-    return [row["source"] for row in CHUNKS[wildcards.chunk]]
+    return f"{RESULTS_ROOT}/{wildcards.dataset}/videos"

@@ -3,17 +3,16 @@
 
 rule demo_data:
     output:
-        [row["source"] for row in MANIFEST] if config["dataset"]["format"] == "demo" else [],
+        directory(f"{RESULTS_ROOT}/{{dataset}}/videos"),
     params:
         **stage_params("demo"),
-        videos=f"{RESULTS}/videos",
     log:
-        f"{LOGS}/demo_data.log",
+        f"{LOGS_ROOT}/{{dataset}}/demo_data.log",
     benchmark:
-        f"{RESULTS}/benchmarks/demo_data.tsv"
-    threads: workflow.cores
+        f"{RESULTS_ROOT}/{{dataset}}/benchmarks/demo_data.tsv"
+    threads: 8  # capped at --cores locally
     resources:
         mem_mb=2000,
     shell:
-        "{PYTHON} -m fineclipper.cli demo-data --out {params.videos:q} --config {params.config:q}"
-        " --workers {threads} --name {DATASET} > {log:q} 2>&1"
+        "{PYTHON} -m fineclipper.cli demo-data --out {output:q} --config {params.config:q}"
+        " --workers {threads} --name {wildcards.dataset} > {log:q} 2>&1"

@@ -4,8 +4,8 @@
 rule describe:
     input:
         chunk=chunk_file,
-        frames=f"{RESULTS}/frames/{{chunk}}.parquet",
-        landmarks=f"{RESULTS}/landmarks/{{chunk}}.parquet",
+        frames=stage_table("frames"),
+        landmarks=stage_table("landmarks"),
     output:
         **stage_output("describe"),
     params:
@@ -17,7 +17,7 @@ rule describe:
     threads: 1
     resources:
         mem_mb=4000,
-        gpu=needs_gpu(config["describe"]["backend"]),
+        gpu=needs_gpu("describe", "backend"),
     shell:
         "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunk:q} --frames {input.frames:q}"
         " --landmarks {input.landmarks:q} --output {output.table:q} --failures {output.failures:q}"

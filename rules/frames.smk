@@ -1,4 +1,4 @@
-# Low level: face frames, cropped with a smoothed box and subsampled to max_frames.
+# Low level: face frames, cropped with a smoothed box (or resized face crops), up to max_frames per clip.
 
 
 rule frames:

@@ -3,7 +3,7 @@
 
 rule landmarks:
     input:
-        frames=f"{RESULTS}/frames/{{chunk}}.parquet",
+        frames=stage_table("frames"),
     output:
         **stage_output("landmarks"),
     params:

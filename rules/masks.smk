@@ -3,8 +3,8 @@
 
 rule masks:
     input:
-        frames=f"{RESULTS}/frames/{{chunk}}.parquet",
-        landmarks=f"{RESULTS}/landmarks/{{chunk}}.parquet",
+        frames=stage_table("frames"),
+        landmarks=stage_table("landmarks"),
     output:
         **stage_output("masks"),
     params:
@@ -16,7 +16,7 @@ rule masks:
     threads: 1
     resources:
         mem_mb=4000,
-        gpu=needs_gpu(config["masks"]["parser"]),
+        gpu=needs_gpu("masks", "parser"),
     shell:
         "{PYTHON} -m fineclipper.stages.masks --frames {input.frames:q} --landmarks {input.landmarks:q}"
         " --output {output.table:q} --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

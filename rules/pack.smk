@@ -6,13 +6,13 @@ from fineclipper.stages.pack import STAGES  # the stage outputs a shard joins
 rule pack:
     input:
         chunk=chunk_file,
-        **{s: f"{RESULTS}/{s}/{{chunk}}.parquet" for s in STAGES},
-        **{f"{s}_failures": f"{RESULTS}/{s}/{{chunk}}.failures.parquet" for s in STAGES},
+        **{s: stage_table(s) for s in STAGES},
+        **{f"{s}_failures": stage_output(s)["failures"] for s in STAGES},
     output:
-        shard=f"{SHARDS}/{{chunk}}.tar",
-        failures=f"{SHARDS}/{{chunk}}.failures.parquet",
+        shard=f"{SHARDS_ROOT}/{{dataset}}/{{chunk}}.tar",
+        failures=f"{SHARDS_ROOT}/{{dataset}}/{{chunk}}.failures.parquet",
     params:
-        **stage_params("pack"),
+        version=STAGE_VERSIONS["pack"],
         stage_args=lambda wildcards, input: " ".join(
             f"--{s} {input[s]} --{s}-failures {input[s + '_failures']}" for s in STAGES
         ),
@@ -30,17 +30,17 @@ rule pack:
 
 rule summary:
     input:
-        chunks=[f"{RESULTS}/chunks/{c}.json" for c in CHUNKS],
-        shards=shard_paths(),
-        failures=[f"{SHARDS}/{c}.failures.parquet" for c in CHUNKS],
+        chunks=lambda wildcards: [chunk_path(wildcards.dataset, c) for c in DATASETS[wildcards.dataset].chunks],
+        shards=lambda wildcards: shard_paths(DATASETS[wildcards.dataset]),
+        failures=lambda wildcards: failure_paths(DATASETS[wildcards.dataset]),
     output:
-        SUMMARY,
+        summary_path("{dataset}"),
     params:
-        config=json.dumps(config["failures"], sort_keys=True),
+        config=lambda wildcards: json.dumps(DATASETS[wildcards.dataset].config["failures"], sort_keys=True),
     log:
-        f"{LOGS}/summary.log",
+        f"{LOGS_ROOT}/{{dataset}}/summary.log",
     benchmark:
-        f"{RESULTS}/benchmarks/summary.tsv"
+        f"{RESULTS_ROOT}/{{dataset}}/benchmarks/summary.tsv"
     shell:
         "{PYTHON} -m fineclipper.stages.summary --chunks {input.chunks:q} --shards {input.shards:q}"
         " --failures {input.failures:q} --output {output:q} --config {params.config:q} 2>&1 | tee {log:q}"

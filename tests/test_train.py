@@ -16,11 +16,12 @@ import yaml
 
 from fineclipper.masks.labels import PALETTE, LABEL_INDEX
 from fineclipper.shards import make_sample
-from fineclipper.train.data import CLIP_MEAN, CLIP_STD, ClipTransform, make_loader, segment_indices, to_device
+from fineclipper.train.data import ClipTransform, make_loader, segment_indices, to_device
 from fineclipper.train.metrics import scores
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES = ["neutral", "happiness", "surprise", "anger"]
+MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)  # FC-Tiny's, OpenAI's
 TINY = {"clip_model": "FC-Tiny", "pretrained": None, "num_frames": 4}
 
 
@@ -49,8 +50,8 @@ def synthetic_raw(n=4, size=64, at=(12, 20), corrupt=()):
 
 def unnormalise(t: torch.Tensor) -> np.ndarray:
     """Back from the normalised float stream the model sees to 0..255 colours."""
-    normalised = to_device({"parsing": t[None]}, torch.device("cpu"))["parsing"][0]
-    return ((normalised.permute(0, 2, 3, 1).numpy() * CLIP_STD + CLIP_MEAN) * 255).round()
+    normalised = to_device({"parsing": t[None]}, torch.device("cpu"), MEAN, STD)["parsing"][0]
+    return ((normalised.permute(0, 2, 3, 1).numpy() * STD + MEAN) * 255).round()
 
 
 def test_segment_indices():
@@ -111,23 +112,12 @@ def demo_run(tmp_path_factory):
 
 def test_workflow_trains_and_evaluates(demo_run):
     metrics = json.loads((demo_run / "results/demo/eval/test/metrics.json").read_text())
-    assert metrics["samples"] == 4 and set(metrics) >= {"uar", "war", "per_class_recall", "confusion"}
+    assert metrics["listed"] == metrics["evaluated"] == 4 and set(metrics) >= {"uar", "war", "per_class_recall", "confusion"}
     assert (demo_run / "results/demo/eval/test/confusion.png").stat().st_size > 1000
     summary = json.loads((demo_run / "results/demo/eval/summary.json").read_text())
     assert summary["runs"]["test"]["uar"] == metrics["uar"]
     lines = (demo_run / "results/demo/train/test/metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
-
-
-def test_zero_shot_setting_adds_evaluations_without_retraining(demo_run):
-    cfg = yaml.safe_load((demo_run / "cfg.yaml").read_text())
-    cfg["train"]["zero_shot"] = ["mafw"]
-    (demo_run / "zs.yaml").write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(demo_run),
-           "--configfile", str(demo_run / "zs.yaml"), "-n", "all"]
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1], re.M))
-    assert jobs == {"zero_shot": "1", "report": "1", "all": "1", "total": "3"}
 
 
 def test_checkpoints_hold_tunable_weights_only(demo_run):
@@ -175,12 +165,143 @@ def test_equal_batches_on_every_rank(demo_run):
         assert sum(1 for _ in loader) == 5
 
 
-def test_zero_shot_evaluation_on_other_label_texts(demo_run, tmp_path):
-    from fineclipper.datasets.foldlists import SPECS
-    from fineclipper.train.evaluate import evaluate
+# A second dataset with other class names in another order, a class with no test clip, a faceless test clip.
+OTHER_CLASSES = ["fear", "sad", "anger", "neutral", "happy"]
+OTHER_CLIPS = [("anger", "anger", "test"), ("anger", "anger", "test"), ("happiness", "happy", "test"),
+               ("neutral", "neutral", "test"), ("neutral", "neutral", "test"), ("sadness", "sad", "test"),
+               (None, "sad", "test"), ("happiness", "happy", "train")]
 
-    mafw = list(SPECS["mafw"].classes)
-    result = evaluate(str(demo_run / "results/demo/train/test/best.pt"), [str(demo_run / "shards/demo/*.tar")],
-                      ["test"], tmp_path, classes=mafw, workers=0)
-    assert result["zero_shot"] and result["classes"] == mafw and result["samples"] == 4
-    assert (tmp_path / "confusion.png").exists()
+
+def snakemake_jobs(workdir, *configs, dry=True):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", *[str(workdir / c) for c in configs], "--cores", "2", "all", *(["-n"] if dry else [])]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout.split("Job stats:", 1)[1], re.M)) if dry else {}
+
+
+def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
+    """Trained on the demo, evaluated on another dataset's test group with its label texts: supports are
+    that dataset's test counts, and its faceless test clip is listed, explained and counted as wrong."""
+    from media import noise_clip
+
+    from fineclipper.datasets.demo import render_clip, write_video
+
+    data = demo_run / "other"
+    data.mkdir()
+    lines = ["path,label,group"]
+    for i, (expression, label, group) in enumerate(OTHER_CLIPS):
+        path = data / f"clip{i}.mp4"
+        if expression is None:
+            noise_clip(path)
+        else:
+            write_video(path, render_clip(expression, 50 + i, {"frames": 12, "size": 160, "fps": 25, "seed": 0}), 25)
+        lines.append(f"other/clip{i}.mp4,{label},{group}")
+    (demo_run / "other.csv").write_text("\n".join(lines) + "\n")
+    (demo_run / "other.yaml").write_text(yaml.safe_dump({
+        "dataset": {"name": "other", "format": "table", "annotations": "other.csv", "classes": OTHER_CLASSES},
+        "chunk_size": 4, "frames": {"max_frames": 8}, "train": {"model": TINY}}))
+    cfg = yaml.safe_load((demo_run / "cfg.yaml").read_text())
+    cfg["train"]["zero_shot"] = ["other.yaml"]
+    (demo_run / "zs.yaml").write_text(yaml.safe_dump(cfg))
+    jobs = snakemake_jobs(demo_run, "zs.yaml")
+    assert "train" not in jobs and "evaluate" not in jobs and jobs["zero_shot"] == "1"  # adds, never retrains
+    assert jobs["frames"] == "2"  # the other dataset's test chunks only: its train group is not built
+    snakemake_jobs(demo_run, "zs.yaml", dry=False)
+
+    metrics = json.loads((demo_run / "results/demo/eval/test/zero_shot_other/metrics.json").read_text())
+    tested = [label for _, label, group in OTHER_CLIPS if group == "test"]
+    assert metrics["zero_shot"] and metrics["classes"] == OTHER_CLASSES
+    assert metrics["support"] == {c: tested.count(c) for c in OTHER_CLASSES}  # "fear": 0, "sad": 2, ...
+    assert metrics["listed"] == 7 and metrics["evaluated"] == 6
+    (missing,) = metrics["missing"]
+    assert missing["id"] == "other_clip6" and missing["stage"] == "frames" and "no face" in missing["reason"]
+    labels = {f"other_clip{i}": OTHER_CLASSES.index(label) for i, (_, label, group) in enumerate(OTHER_CLIPS) if group == "test"}
+    correct = sum(metrics["predictions"].get(k) == v for k, v in labels.items())
+    assert metrics["war"] == pytest.approx(correct / 7)  # the missing clip counts as wrong
+    assert metrics["per_class_recall"]["sad"] <= 0.5 and metrics["per_class_recall"]["fear"] is None
+    assert set(metrics["seen_classes"]) == {"anger", "neutral", "happy"}  # happy is the demo's happiness
+    summary = json.loads((demo_run / "results/demo/eval/summary.json").read_text())
+    assert summary["zero_shot"]["other"]["mean"]["listed"] == 7
+
+
+def _shard(path, samples):
+    from fineclipper.shards import write_shard
+
+    write_shard(path, samples)
+    return str(path)
+
+
+def _grey_clip(key, n, label=0, size=16):
+    """A clip whose frame i is grey level 3 * i: a decoded frame tells which one it is."""
+    frames = [_jpeg(np.full((size, size, 3), 3 * i, np.uint8)) for i in range(n)]
+    masks = [_png(np.zeros((size, size), np.uint8))] * n
+    return make_sample(key, frames, masks, np.zeros((n, 478, 3), np.float32), "still", label, {"group": "train"})
+
+
+def _frame_numbers(batch) -> list[int]:
+    frames = batch["frames"][0].float()  # (T, 3, H, W) uint8 values
+    return [int(round(float(f.mean()) / 3)) for f in frames]
+
+
+def test_two_epochs_draw_different_frames_of_a_clip(tmp_path):
+    """64 stored frames, 16 segments: training takes a random frame of each segment, so epochs differ."""
+    shard = _shard(tmp_path / "train-0000.tar", [_grey_clip("clip", 64)])
+    transform = ClipTransform(16, 16, True, ("frames",), jitter=0.0, scale=(1.0, 1.0))
+    loader = make_loader([shard], transform, 1, 0, train=True, batches_per_epoch=1)
+    epochs = [_frame_numbers(batch) for _ in range(2) for batch in loader]
+    assert len(epochs) == 2 and epochs[0] != epochs[1]
+    for picks in epochs:
+        assert all(4 * k <= p < 4 * (k + 1) for k, p in enumerate(picks))  # one frame from each segment
+    test = ClipTransform(16, 16, False, ("frames",))
+    middle = _frame_numbers(next(iter(make_loader([shard], test, 1, 0, train=False))))
+    assert middle == [4 * k + 2 for k in range(16)]
+
+
+def test_batches_mix_classes_of_single_class_shards(tmp_path):
+    """Even shards of one class each (a class-sorted list chunked in order) give mixed batches: a worker
+    reads several shards at once and shuffles them."""
+    shards = [_shard(tmp_path / f"train-{c:04d}.tar", [_grey_clip(f"c{c}_{i}", 2, label=c, size=8) for i in range(250)])
+              for c in range(4)]
+    transform = ClipTransform(8, 2, True, ("frames",), jitter=0.0)
+    batches = list(make_loader(shards, transform, 8, 0, train=True, batches_per_epoch=60))
+    single = sum(len(set(b["label"].tolist())) == 1 for b in batches)
+    assert single <= 3, f"{single} of {len(batches)} batches hold one class"
+
+
+def test_flip_swaps_left_and_right_labels():
+    """A left-eye blob on the image's right: flipped, it lies on the image's left and is a right eye."""
+    size = 32
+    mask = np.zeros((size, size), np.uint8)
+    mask[10:14, 22:26] = LABEL_INDEX["left_eye"]
+    raw = make_sample("clip_1", [_jpeg(np.full((size, size, 3), 128, np.uint8))] * 2, [_png(mask)] * 2,
+                      np.zeros((2, 478, 3), np.float32), "still", 0, {"group": "train"})
+    transform = ClipTransform(size, 2, True, ("parsing",), scale=(1.0, 1.0))
+    seen = set()
+    for seed in range(20):
+        parsing = unnormalise(transform(raw, np.random.default_rng(seed))["parsing"])[0]
+        blob = np.argwhere(parsing.sum(-1) > 0)
+        colour = tuple(parsing[tuple(blob[0])].astype(int))
+        side = "left" if blob[:, 1].mean() < size / 2 else "right"
+        assert colour == tuple(PALETTE[LABEL_INDEX["left_eye" if side == "right" else "right_eye"]].astype(int))
+        seen.add(side)
+    assert seen == {"left", "right"}  # both flipped and unflipped samples were drawn
+
+
+def test_mirrored_map_is_the_map_of_the_mirrored_face(astronaut_face):
+    """Each sided part of the mirrored label map lies where Face Mesh puts that part in the mirrored face."""
+    from fineclipper.face.mesh import face_mesh_clip
+    from fineclipper.masks import get_parser
+    from fineclipper.masks.labels import mirror
+
+    parser = get_parser("landmarks", {})
+    flipped = np.ascontiguousarray(astronaut_face[:, ::-1])
+    original, of_flipped = (parser(face_mesh_clip([f])[0][0], f.shape[:2]) for f in (astronaut_face, flipped))
+
+    def centre(label_map, name):
+        return np.argwhere(label_map == LABEL_INDEX[name]).mean(0)
+
+    for name in ("left_eye", "right_eye", "left_brow", "right_brow"):
+        assert np.abs(centre(mirror(original), name) - centre(of_flipped, name)).max() < 6, name
+        # a plain flip puts the label on the other side of the face
+        assert np.abs(centre(original[:, ::-1], name) - centre(of_flipped, name))[1] > 50, name

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from .. import REPO_ROOT
 from .demo import demo_manifest
 from .foldlists import SPECS, read_fold_lists
 from .manifest import AnnotationError, plan_chunks, sanitize_id
 from .table import read_table_manifest
 
-__all__ = ["AnnotationError", "build_manifest", "class_names", "plan_chunks", "sanitize_id"]
+__all__ = ["AnnotationError", "annotations_folder", "build_manifest", "class_names", "plan_chunks",
+           "sanitize_id", "plan_runs"]
+
+#: The DFER-CLIP fold lists shipped with the project (resources/annotations/README.md says where from).
+SHIPPED_ANNOTATIONS = REPO_ROOT / "resources" / "annotations" / "dfer-clip"
+#: Names another folder of fold lists, over whatever a config says.
+ANNOTATIONS_ENV = "FINECLIPER_ANNOTATIONS"
+
+
+def annotations_folder(configured: str | None) -> Path:
+    """The folder of fold lists: ``$FINECLIPER_ANNOTATIONS``, else ``dataset.annotations`` (a relative
+    path from the working directory, or else from the repository), else the lists shipped with the project."""
+    if os.environ.get(ANNOTATIONS_ENV):
+        return Path(os.environ[ANNOTATIONS_ENV])
+    if not configured:
+        return SHIPPED_ANNOTATIONS
+    path = Path(configured)
+    if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
+        return REPO_ROOT / path
+    return path
 
 
 def class_names(dataset_cfg: dict, demo_cfg: dict) -> list[str]:
@@ -29,13 +50,33 @@ def build_manifest(config: dict) -> list[dict]:
     if fmt == "demo":
         return demo_manifest(config["demo"], Path(config["results"]) / ds["name"] / "videos", ds["name"])
     if fmt in SPECS:
-        for key in ("annotations", "root"):
-            if not ds.get(key):
-                raise AnnotationError(f"dataset.{key} must be set for format {fmt}")
-        rows, _ = read_fold_lists(SPECS[fmt], ds["annotations"], ds["root"])
+        if not ds.get("root"):
+            raise AnnotationError(f"dataset.root must be set for format {fmt}: your copy of the {fmt} folder")
+        rows, _ = read_fold_lists(SPECS[fmt], annotations_folder(ds.get("annotations")), ds["root"])
         return rows
     if fmt == "table":
         if not ds.get("annotations"):
             raise AnnotationError("dataset.annotations must name the CSV/Parquet table for format 'table'")
         return read_table_manifest(ds["annotations"], ds.get("classes") or [], ds.get("root"), ds["name"])
     raise AnnotationError(f"unknown dataset.format {fmt!r}")
+
+
+def plan_runs(groups: list[str], test_groups: list[str] | None, where: str = "dataset.test_groups") -> dict[str, list[str]]:
+    """Training runs and the group each one tests: run name -> [test group].
+
+    ``test_groups`` (the config's ``dataset.test_groups``) names them; by default every ``foldN`` group
+    is a run (DFEW, MAFW: fold k tests on group k, trains on the others), else the ``test`` group.
+    Raises a clear error when no group can be tested.
+    """
+    if test_groups:
+        unknown = sorted(set(test_groups) - set(groups))
+        if unknown:
+            raise AnnotationError(f"{where}: {unknown} are not groups of this dataset (its groups: {groups})")
+        return {g: [g] for g in test_groups}
+    folds = [g for g in groups if g.startswith("fold") and g[4:].isdigit()]
+    if folds:
+        return {g: [g] for g in folds}
+    if "test" in groups:
+        return {"test": ["test"]}
+    raise AnnotationError(f"no group to test: the groups are {groups}, none is 'test' or 'foldN'; set "
+                          f"{where} to the group(s) to test (or train.enabled: false to only build shards)")

@@ -1,5 +1,10 @@
-"""Final evaluation of a checkpoint on the test groups: WAR, UAR, per-class recall, confusion matrix
-(JSON and PNG). With ``--classes`` of another dataset it is zero-shot on that dataset's label texts."""
+"""Final evaluation of a checkpoint on every listed clip of the test groups: WAR, UAR, per-class recall,
+confusion matrix (JSON and PNG), per group and over all. A listed clip that is in no shard (lost in
+preprocessing) counts as a wrong prediction and is listed with its failure reason.
+
+With ``--classes`` of another dataset it is zero-shot: that dataset's shards, its own labels, predictions
+over its own label texts.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,30 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from ..io import write_json
+from ..datasets.classes import match_by_name
+from ..io import read_table, write_json
+from ..stages.common import read_chunk
 from .data import expand_shards, make_loader
 from .loop import build_model, load_checkpoint, predict, transform_for
-from .metrics import plot_confusion, scores
+from .metrics import MISSING, coverage_scores, plot_confusion
 
 
-def evaluate(checkpoint: str, shards: list[str], test_groups: list[str], out: str | Path,
+def listed_clips(chunks: list[str]) -> list[dict]:
+    """Every clip the chunk manifests list (id, label, label_name, group), in manifest order."""
+    return [row for chunk in chunks for row in read_chunk(chunk)["rows"]]
+
+
+def failure_reasons(failures: list[str]) -> dict[str, dict]:
+    """id -> failures-table row (stage, reason), over the chunks' failures tables."""
+    return {f["id"]: f for path in failures for f in read_table(path).to_pylist()}
+
+
+def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: list[str], out: str | Path,
              classes: list[str] | None = None, batch_size: int = 8, workers: int = 2) -> dict:
+    """Score a checkpoint on the clips the ``chunks`` manifests list, reading them from ``shards``."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     state = load_checkpoint(checkpoint, device)
     model = build_model(state["model_config"], state["classes"], device)
@@ -24,31 +43,60 @@ def evaluate(checkpoint: str, shards: list[str], test_groups: list[str], out: st
     zero_shot = classes is not None and list(classes) != list(state["classes"])
     if zero_shot:
         model.set_classes(classes)
-    test = expand_shards(shards, test_groups)
-    loader = make_loader(test, transform_for(model, False, state["train_config"].get("image_size")), batch_size,
-                         workers, train=False)
+    listed = listed_clips(chunks)
+    by_id = {row["id"]: row for row in listed}
+    loader = make_loader(shards, transform_for(model, False, state["train_config"].get("image_size")), batch_size,
+                         workers, train=False, select=lambda key: key in by_id)
     labels, preds, keys, _ = predict(model, loader, device)
-    result = scores(labels, preds, model.class_names)
-    result.update(checkpoint=str(checkpoint), test_groups=test_groups, zero_shot=zero_shot,
-                  trained_classes=state["classes"], predictions=dict(zip(keys, preds)))
+    predicted = dict(zip(keys, preds))
+    for key, label in zip(keys, labels):
+        if label != by_id[key]["label"]:
+            raise ValueError(f"{key}: the shard's label {label} is not the manifest's {by_id[key]['label']}")
+    reasons = failure_reasons(failures)
+    missing = [{"id": r["id"], "group": r["group"], "label_name": r["label_name"],
+                **{k: reasons.get(r["id"], {}).get(k, "not in any shard") for k in ("stage", "reason")}}
+               for r in listed if r["id"] not in predicted]
+
+    def group_scores(rows):
+        return coverage_scores([r["label"] for r in rows], [predicted.get(r["id"], MISSING) for r in rows],
+                               model.class_names)
+
+    result = group_scores(listed)
+    groups = sorted({r["group"] for r in listed})
+    result["groups"] = {g: group_scores([r for r in listed if r["group"] == g]) for g in groups}
+    if len(groups) > 1:  # the field's figure for a 5-fold test set: the mean of the per-fold figures
+        result["mean_over_groups"] = {k: float(np.mean([result["groups"][g][k] for g in groups]))
+                                      for k in ("uar", "war", "uar_evaluated", "war_evaluated")}
+    seen = [c for c, match in match_by_name(state["classes"], model.class_names).items() if match]
+    recalls = result["per_class_recall"]
+    for name, subset in (("seen", seen), ("unseen", [c for c in model.class_names if c not in seen])):
+        present = [recalls[c] for c in subset if recalls[c] is not None]
+        result[f"uar_{name}_classes"] = float(np.mean(present)) if present else None
+    result.update(checkpoint=str(checkpoint), zero_shot=zero_shot, trained_classes=state["classes"],
+                  seen_classes=seen, missing=missing, predictions={k: predicted[k] for k in sorted(predicted)})
     out = Path(out)
     write_json(out / "metrics.json", result)
-    plot_confusion(result, out / "confusion.png", f"{'zero-shot ' if zero_shot else ''}test {'+'.join(test_groups)}")
-    print(f"UAR {result['uar']:.4f}  WAR {result['war']:.4f}  on {result['samples']} clips -> {out}/metrics.json")
+    plot_confusion(result, out / "confusion.png", f"{'zero-shot ' if zero_shot else ''}test {'+'.join(groups)}")
+    print(f"UAR {result['uar']:.4f}  WAR {result['war']:.4f}  ({result['evaluated']}/{result['listed']} listed clips "
+          f"evaluated; a missing clip counts as wrong) -> {out}/metrics.json")
+    for m in missing[:20]:
+        print(f"  missing {m['id']} ({m['group']}, {m['label_name']}): {m['stage']}: {m['reason']}")
     return result
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--shards", nargs="+", required=True)
-    parser.add_argument("--test-groups", nargs="+", required=True)
+    parser.add_argument("--shards", nargs="+", required=True, help="the test groups' shards")
+    parser.add_argument("--chunks", nargs="+", required=True,
+                        help="the test groups' chunk manifests (results/<dataset>/chunks/<chunk>.json): the listed clips")
+    parser.add_argument("--failures", nargs="*", default=[], help="the chunks' failures tables, for the reasons")
     parser.add_argument("--out", required=True)
     parser.add_argument("--classes", help="JSON list: evaluate zero-shot with these label texts")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    evaluate(args.checkpoint, args.shards, args.test_groups, args.out,
+    evaluate(args.checkpoint, expand_shards(args.shards), args.chunks, args.failures, args.out,
              json.loads(args.classes) if args.classes else None, args.batch_size, args.workers)
 
 

@@ -73,13 +73,18 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
 
 
+def model_inputs(model: FineCLIPER, batch: dict, device: torch.device) -> dict:
+    """A loader batch on the device, normalised with the CLIP model's own preprocessing mean and std."""
+    return to_device(batch, device, model.clip.visual.image_mean, model.clip.visual.image_std)
+
+
 @torch.no_grad()
 def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], list[str], float]:
     """Labels, predictions, keys and the mean cross-entropy over a loader."""
     model.eval()
     labels, preds, keys, loss_sum = [], [], [], 0.0
     for batch in loader:
-        inputs = to_device(batch, device)
+        inputs = model_inputs(model, batch, device)
         with autocast(device):
             logits = model(inputs)["logits"].float()
         loss_sum += torch.nn.functional.cross_entropy(logits, inputs["label"], reduction="sum").item()
@@ -156,7 +161,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         bar = tqdm(loader, total=batches, desc=f"epoch {epoch + 1}/{cfg['epochs']}", disable=rank != 0,
                    file=sys.stderr, unit="batch")
         for batch in bar:
-            inputs = to_device(batch, device)
+            inputs = model_inputs(model, batch, device)
             with autocast(device):
                 outputs = ddp(inputs)
                 loss, parts = model.loss(outputs, inputs["label"])
@@ -206,7 +211,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shards", nargs="+", required=True, help="shard paths, globs or brace patterns")
     parser.add_argument("--classes", required=True, help="class names as a JSON list, in label order")
-    parser.add_argument("--test-groups", nargs="+", required=True, help="groups held out for the final test")
+    parser.add_argument("--test-groups", nargs="*", default=[],
+                        help="groups of --shards held out for the final test (none: train on every shard given)")
     parser.add_argument("--out", required=True, help="run folder: checkpoints and metrics")
     parser.add_argument("--config", default="{}", help="the train section as JSON (see the config schema)")
     args = parser.parse_args(argv)

@@ -1,0 +1,112 @@
+"""The evaluation protocol and the run's plan: class-mixed shards on the real lists, dataset configs that
+stand alone, test groups, coverage of listed clips, classes matched by name."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fineclipper.config import load_config
+from fineclipper.datasets import AnnotationError, SHIPPED_ANNOTATIONS, annotations_folder, plan_runs
+from fineclipper.datasets.classes import match_by_name
+from fineclipper.datasets.foldlists import SPECS, read_fold_lists
+from fineclipper.datasets.manifest import plan_chunks
+from fineclipper.train.metrics import MISSING, coverage_scores
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("dataset", ["mafw", "ferv39k", "dfew"])
+def test_every_shard_holds_the_class_mix_of_its_group(annotations, dataset):
+    """Lists sorted by class, chunked in list order, gave MAFW shards 79% one class on average; the
+    stratified order keeps each shard's largest class within 10 points of its share of the group."""
+    rows, _ = read_fold_lists(SPECS[dataset], annotations, "/data")
+    chunks = plan_chunks(rows, 250)
+    for chunk, members in chunks.items():
+        group = [r["label"] for r in rows if r["group"] == members[0]["group"]]
+        label, count = Counter(r["label"] for r in members).most_common(1)[0]
+        assert abs(count / len(members) - group.count(label) / len(group)) <= 0.10, chunk
+    assert sorted(r["id"] for c in chunks.values() for r in c) == sorted(r["id"] for r in rows)
+    assert plan_chunks(list(reversed(rows)), 250) == chunks  # seeded and stable: list order does not matter
+
+
+def test_the_fold_lists_ship_with_the_project(monkeypatch, tmp_path):
+    assert annotations_folder(None) == SHIPPED_ANNOTATIONS and (SHIPPED_ANNOTATIONS / "LICENSE").is_file()
+    monkeypatch.chdir(tmp_path)  # a working directory elsewhere: the configs' relative path still finds them
+    assert annotations_folder("resources/annotations/dfer-clip") == REPO / "resources/annotations/dfer-clip"
+    monkeypatch.setenv("FINECLIPER_ANNOTATIONS", str(tmp_path))
+    assert annotations_folder("resources/annotations/dfer-clip") == tmp_path
+
+
+def dry_run_train_config(workdir: Path, configfile: Path) -> dict:
+    """The train section a dry run passes to the first `train` job of this config file."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), "-n", "-p", "--cores", "2", "all"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    command = next(line for line in result.stdout.splitlines() if "fineclipper.train.loop" in line)
+    return json.loads(command.split("--config '", 1)[1].split("' >", 1)[0])
+
+
+@pytest.mark.parametrize("dataset", ["dfew", "ferv39k", "mafw"])
+def test_dataset_runs_get_their_own_settings_not_the_demos(tmp_path, dataset):
+    configfile = REPO / "config" / f"{dataset}.yaml"
+    expected = load_config(configfile)["train"]
+    passed = dry_run_train_config(tmp_path, configfile)
+    assert passed == {k: v for k, v in expected.items() if k not in ("enabled", "zero_shot")}
+    demo = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["train"]
+    assert passed["model"]["clip_model"] == "ViT-B-16" != demo["model"]["clip_model"]
+    assert "visual_adapter_ratio" not in passed["model"] and passed["augment"] != demo["augment"]
+    frames = load_config(configfile)["frames"]
+    assert frames["crop"] == "none" and frames["max_frames"] >= passed["model"]["num_frames"]
+
+
+def test_the_demo_runs_without_a_configfile(tmp_path):
+    passed = dry_run_train_config(tmp_path, REPO / "config" / "config.yaml")
+    assert passed["model"]["clip_model"] == "FC-Tiny" and passed["epochs"] == 40
+
+
+def test_test_groups():
+    assert plan_runs(["fold1", "fold2", "notest"], None) == {"fold1": ["fold1"], "fold2": ["fold2"]}
+    assert plan_runs(["train", "test"], None) == {"test": ["test"]}
+    assert plan_runs(["a", "b", "heldout"], ["heldout"]) == {"heldout": ["heldout"]}
+    with pytest.raises(AnnotationError, match=r"none is 'test' or 'foldN'; set dataset.test_groups"):
+        plan_runs(["a", "b"], None)
+    with pytest.raises(AnnotationError, match=r"\['c'\] are not groups"):
+        plan_runs(["a", "b"], ["c"])
+
+
+def test_too_few_stored_frames_for_the_model_is_rejected():
+    with pytest.raises(ValueError, match=r"frames.max_frames \(8\) is below train.model.num_frames \(16\)"):
+        load_config(overrides={"frames": {"max_frames": 8}})
+    with pytest.raises(ValueError, match=r"train.model: unknown key\(s\) \['adapter_ratio'\]"):
+        load_config(overrides={"train": {"model": {"adapter_ratio": 0.2}}})
+    load_config(overrides={"frames": {"max_frames": 8}, "train": {"enabled": False}})  # shards only: fine
+
+
+def test_missing_clips_count_as_wrong():
+    labels = [0, 0, 1, 1, 2]
+    preds = [0, MISSING, 1, 0, MISSING]
+    result = coverage_scores(labels, preds, ["a", "b", "c", "d"])
+    assert result["listed"] == 5 and result["evaluated"] == 3
+    assert result["war"] == pytest.approx(2 / 5) and result["uar"] == pytest.approx((1 / 2 + 1 / 2 + 0) / 3)
+    assert result["war_evaluated"] == pytest.approx(2 / 3) and result["uar_evaluated"] == pytest.approx((1 + 1 / 2) / 2)
+    assert result["support"] == {"a": 2, "b": 2, "c": 1, "d": 0}
+    assert result["missing_per_class"] == {"a": 1, "b": 0, "c": 1, "d": 0}
+    assert result["confusion"][1] == [1, 1, 0, 0] and result["per_class_recall"]["d"] is None
+
+
+def test_classes_are_matched_by_name():
+    demo = ["neutral", "happiness", "surprise", "anger"]
+    other = ["fear", "anger", "happy", "neutral", "Sad"]
+    assert match_by_name(demo, other) == {"fear": None, "anger": "anger", "happy": "happiness", "neutral": "neutral",
+                                          "Sad": None}
+    dfew, mafw = list(SPECS["dfew"].classes), list(SPECS["mafw"].classes)
+    matched = match_by_name(dfew, mafw)
+    assert [c for c, m in matched.items() if m] == dfew and [c for c, m in matched.items() if not m] == mafw[7:]
