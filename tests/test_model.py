@@ -32,7 +32,8 @@ def test_only_adapters_and_heads_learn_and_clip_stays_bit_identical():
     loss, parts = model.loss(model(b), b["label"])
     loss.backward()
     assert all(p.grad is None for p in model.clip.parameters())
-    assert model.visual_adapters["landmarks"][0].mlp.up.weight.grad.abs().sum() > 0
+    assert model.visual_adapters["landmarks"].blocks[0].mlp.up.weight.grad.abs().sum() > 0
+    assert model.visual_adapters["frames"].blocks[0].temporal.up.weight.grad.abs().sum() > 0
     optimizer.step()
     after = model.clip.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
@@ -41,10 +42,11 @@ def test_only_adapters_and_heads_learn_and_clip_stays_bit_identical():
 
 def test_zero_initialised_adapters_give_plain_clip_features():
     model = tiny()
-    images = torch.randn(3, 3, 64, 64)
+    assert model.visual_adapters["frames"].has_temporal
+    images = torch.randn(6, 3, 64, 64)  # two clips of three frames
     with torch.no_grad():
         for stream in model.cfg.streams:
-            assert torch.allclose(encode_image(model.clip, images, model.visual_adapters[stream]),
+            assert torch.allclose(encode_image(model.clip, images, model.visual_adapters[stream], num_frames=3),
                                   model.clip.encode_image(images), atol=1e-6)
         tokens = model.tokenize(["a person with an expression of surprise."])
         assert torch.allclose(encode_text(model.clip, tokens, model.positive_adapters), model.clip.encode_text(tokens),
@@ -61,6 +63,9 @@ def test_variants_and_their_parameters():
     assert weights.shape == (2, 3) and torch.allclose(weights.sum(1), torch.ones(2))
     with pytest.raises(ValueError, match="model.variant"):
         ModelConfig(variant="double")
+    for streams in (["frames", "mouth"], "frames"):
+        with pytest.raises(ValueError, match="model.temporal_adapter_streams"):
+            ModelConfig(temporal_adapter_streams=streams)
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
@@ -112,6 +117,7 @@ def test_activation_checkpointing_gives_the_same_step():
         loss.backward()
         losses.append(loss.detach())
     assert torch.allclose(losses[0], losses[1], atol=1e-5)
-    g0 = plain.visual_adapters["frames"][1].attn.up.weight.grad
-    g1 = ckpt.visual_adapters["frames"][1].attn.up.weight.grad
-    assert g0.abs().sum() > 0 and torch.allclose(g0, g1, atol=1e-5)
+    for adapter in ("attn", "temporal"):
+        g0 = getattr(plain.visual_adapters["frames"].blocks[1], adapter).up.weight.grad
+        g1 = getattr(ckpt.visual_adapters["frames"].blocks[1], adapter).up.weight.grad
+        assert g0.abs().sum() > 0 and torch.allclose(g0, g1, atol=1e-5)

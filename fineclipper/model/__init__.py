@@ -4,9 +4,9 @@
 itself is imported on first use, so reading a config stays light.
 """
 
-from .config import STREAMS, VARIANTS, ModelConfig, check_model_config
+from .config import PAPER_TUNABLE_M, STREAMS, VARIANTS, ModelConfig, check_model_config
 
-__all__ = ["FineCLIPER", "ModelConfig", "STREAMS", "VARIANTS", "check_model_config"]
+__all__ = ["FineCLIPER", "ModelConfig", "PAPER_TUNABLE_M", "STREAMS", "VARIANTS", "check_model_config"]
 
 
 def __getattr__(name: str):

@@ -20,42 +20,102 @@ def register_local_configs() -> None:
         open_clip.add_model_config(MODEL_CONFIG_DIR)
 
 
-def load_clip(name: str, pretrained: str | None) -> nn.Module:
-    """An open_clip CLIP model by name, with a pretrained tag (``openai``), a local checkpoint path, or
-    ``None`` for random weights; every parameter frozen.
-
-    Random weights come from a fixed seed: checkpoints hold only the tunable weights, so the frozen
-    backbone must be the same every time it is built.
-    """
+def pretrained_tag_config(name: str, pretrained: str | None) -> dict:
+    """open_clip's pretrained config for a tag of ``name`` (URL, preprocessing, ``quick_gelu``); ``{}`` for
+    ``None`` or a local checkpoint file. Anything else is a clear error."""
     import open_clip
 
     register_local_configs()
-    if pretrained and not Path(pretrained).exists() and pretrained not in open_clip.list_pretrained_tags_by_model(name):
-        raise ValueError(f"model.pretrained: {pretrained!r} is neither a file nor a pretrained tag of {name}")
+    if not pretrained or Path(pretrained).is_file():
+        return {}
+    tag_config = open_clip.get_pretrained_cfg(name, pretrained)
+    if not tag_config:
+        raise ValueError(f"model.pretrained: {pretrained!r} is neither a file nor a pretrained tag of {name} "
+                         f"(tags: {open_clip.list_pretrained_tags_by_model(name)})")
+    return tag_config
+
+
+def architecture_options(name: str, pretrained: str | None, quick_gelu: bool | None = None) -> dict:
+    """``open_clip.create_model`` keyword arguments that make the architecture fit the weights.
+
+    The activation: ``quick_gelu`` if given, else the tag's (OpenAI's weights were trained with QuickGELU,
+    which the plain ``ViT-B-16`` config does not say), else the model config's own. The image
+    preprocessing (mean, std, ...): the tag's, else open_clip's defaults.
+    """
+    tag_config = pretrained_tag_config(name, pretrained)
+    if quick_gelu is None and tag_config:
+        quick_gelu = bool(tag_config.get("quick_gelu", False))
+    options = {"force_preprocess_cfg": tag_config}
+    if quick_gelu is not None:
+        options["quick_gelu"] = quick_gelu
+    return options
+
+
+def weights_file(name: str, pretrained: str) -> str:
+    """The checkpoint file of a local path or a pretrained tag (downloaded into open_clip's cache on first
+    use; a failed download is a clear error naming the tag)."""
+    import open_clip
+
+    tag_config = pretrained_tag_config(name, pretrained)
+    if not tag_config:
+        return pretrained
+    try:
+        return open_clip.download_pretrained(tag_config)
+    except Exception as error:
+        raise RuntimeError(
+            f"model.pretrained: could not download the {name} weights of tag {pretrained!r} ({error}). Download "
+            f"them where there is a network and set model.pretrained to the local checkpoint path.") from error
+
+
+def _create_frozen(name: str, weights: str | None, options: dict) -> nn.Module:
+    """``open_clip.create_model`` with a fixed seed (the frozen backbone must be the same every time it is
+    built: checkpoints hold only the tunable weights), in eval mode with every parameter frozen."""
+    import open_clip
+
+    register_local_configs()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = open_clip.create_model(name, pretrained=pretrained or None)
+        model = open_clip.create_model(name, pretrained=weights, **options)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model
 
 
+def clip_architecture(name: str, pretrained: str | None, quick_gelu: bool | None = None) -> nn.Module:
+    """The frozen CLIP that ``load_clip`` would build, with random weights instead: nothing is downloaded."""
+    return _create_frozen(name, None, architecture_options(name, pretrained, quick_gelu))
+
+
+def load_clip(name: str, pretrained: str | None, quick_gelu: bool | None = None) -> nn.Module:
+    """An open_clip CLIP model by name, with a pretrained tag (``openai``), a local checkpoint path, or
+    ``None`` for random weights (fixed seed); every parameter frozen. ``quick_gelu`` as in
+    :func:`architecture_options`."""
+    options = architecture_options(name, pretrained, quick_gelu)
+    return _create_frozen(name, weights_file(name, pretrained) if pretrained else None, options)
+
+
 def tokenizer(name: str):
+    """open_clip's tokenizer for the model ``name``."""
     import open_clip
 
     register_local_configs()
     return open_clip.get_tokenizer(name)
 
 
+def bottleneck(width: int, ratio: float) -> int:
+    """An adapter's bottleneck width: ``ratio`` of the block width, at least 1."""
+    return max(1, int(width * ratio))
+
+
 class Adapter(nn.Module):
     """Linear down -> GELU -> Linear up; the up-projection starts at zero so training starts from CLIP."""
 
-    def __init__(self, width: int, bottleneck: int, skip: bool):
+    def __init__(self, width: int, hidden: int, skip: bool):
         super().__init__()
-        self.down = nn.Linear(width, bottleneck)
+        self.down = nn.Linear(width, hidden)
         self.act = nn.GELU()
-        self.up = nn.Linear(bottleneck, width)
+        self.up = nn.Linear(hidden, width)
         self.skip = skip
         nn.init.zeros_(self.up.weight)
         nn.init.zeros_(self.up.bias)
@@ -66,26 +126,65 @@ class Adapter(nn.Module):
 
 
 class BlockAdapters(nn.Module):
-    """AIM adapters of one residual block: after attention (with skip) and parallel to the MLP (scaled)."""
+    """AIM adapters of one residual block: after attention (with skip), parallel to the MLP (scaled) and,
+    optionally, AIM's T-Adapter after the frozen attention run over time (no skip)."""
 
-    def __init__(self, width: int, bottleneck: int, scale: float):
+    def __init__(self, width: int, hidden: int, scale: float, temporal_hidden: int = 0):
         super().__init__()
-        self.attn = Adapter(width, bottleneck, skip=True)
-        self.mlp = Adapter(width, bottleneck, skip=False)
+        self.attn = Adapter(width, hidden, skip=True)
+        self.mlp = Adapter(width, hidden, skip=False)
+        self.temporal = Adapter(width, temporal_hidden, skip=False) if temporal_hidden else None
         self.scale = scale
 
 
-def adapter_stack(blocks: nn.ModuleList, ratio: float, scale: float) -> nn.ModuleList:
-    """One :class:`BlockAdapters` per residual block of a (vision or text) transformer."""
-    width = blocks[0].ln_1.normalized_shape[0]
-    return nn.ModuleList(BlockAdapters(width, max(1, int(width * ratio)), scale) for _ in blocks)
+class AdapterStack(nn.Module):
+    """One :class:`BlockAdapters` per residual block of a (vision or text) transformer.
+
+    With ``temporal_ratio > 0`` (video only) each block also gets a T-Adapter, and the stack a learnable
+    temporal embedding (AIM's; zero at the start) added to every token of frame ``t`` before the blocks.
+    """
+
+    def __init__(self, blocks: nn.ModuleList, ratio: float, scale: float, temporal_ratio: float = 0.0,
+                 num_frames: int = 0):
+        super().__init__()
+        width = blocks[0].ln_1.normalized_shape[0]
+        temporal_hidden = bottleneck(width, temporal_ratio) if temporal_ratio else 0
+        self.blocks = nn.ModuleList(
+            BlockAdapters(width, bottleneck(width, ratio), scale, temporal_hidden) for _ in blocks)
+        self.temporal_embedding = nn.Parameter(torch.zeros(num_frames, width)) if temporal_ratio else None
+
+    @property
+    def has_temporal(self) -> bool:
+        return self.temporal_embedding is not None
+
+    def add_temporal_embedding(self, x: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """``(B*T, N, D)`` tokens plus the embedding of their frame."""
+        embedding = self.temporal_embedding
+        if num_frames > len(embedding):
+            raise ValueError(f"{num_frames} frames per clip, but the temporal embedding has {len(embedding)}")
+        bt, n, d = x.shape
+        return (x.view(bt // num_frames, num_frames, n, d) + embedding[:num_frames, None].to(x.dtype)).view(bt, n, d)
 
 
-def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, adapters: nn.ModuleList | None,
-               attn_mask: torch.Tensor | None = None, checkpointing: bool = False) -> torch.Tensor:
-    """The frozen blocks with adapters: ``x + A(Attn(LN1 x))``, then ``x + MLP(LN2 x) + s A'(LN2 x)``."""
+def attend_over_time(blk: nn.Module, x: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """A block's frozen attention across frames: the tokens at one spatial position of the ``T`` frames
+    of a clip attend to each other, ``(B*T, N, D) -> (B*N, T, D) -> attention -> (B*T, N, D)``."""
+    bt, n, d = x.shape
+    b = bt // num_frames
+    over_time = x.view(b, num_frames, n, d).transpose(1, 2).reshape(b * n, num_frames, d)
+    out = blk.attention(q_x=over_time)
+    return out.view(b, n, num_frames, d).transpose(1, 2).reshape(bt, n, d)
+
+
+def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, adapters: AdapterStack | None,
+               attn_mask: torch.Tensor | None = None, checkpointing: bool = False,
+               num_frames: int | None = None) -> torch.Tensor:
+    """The frozen blocks with adapters (AIM): with a T-Adapter first ``x + T(Attn_time(LN1 x))``; then
+    ``x + A(Attn(LN1 x))`` and ``x + MLP(LN2 x) + s A'(LN2 x)``. ``num_frames`` is needed with T-Adapters."""
 
     def block_fn(blk, ad, x):
+        if ad is not None and ad.temporal is not None:
+            x = x + ad.temporal(attend_over_time(blk, blk.ln_1(x), num_frames))
         h = blk.attention(q_x=blk.ln_1(x), attn_mask=attn_mask)
         x = x + blk.ls_1(ad.attn(h) if ad is not None else h)
         y = blk.ln_2(x)
@@ -95,7 +194,7 @@ def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, adapters: nn.ModuleList |
         return x + blk.ls_2(out)
 
     for i, blk in enumerate(blocks):
-        ad = adapters[i] if adapters is not None else None
+        ad = adapters.blocks[i] if adapters is not None else None
         if checkpointing and torch.is_grad_enabled():
             x = torch.utils.checkpoint.checkpoint(block_fn, blk, ad, x, use_reentrant=False)
         else:
@@ -103,27 +202,48 @@ def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, adapters: nn.ModuleList |
     return x
 
 
-def encode_image(clip: nn.Module, images: torch.Tensor, adapters: nn.ModuleList | None,
-                 checkpointing: bool = False) -> torch.Tensor:
-    """CLIP image features (``B, embed_dim``) with a stream's adapters in the frozen ViT."""
+def encode_image(clip: nn.Module, images: torch.Tensor, adapters: AdapterStack | None,
+                 num_frames: int | None = None, checkpointing: bool = False) -> torch.Tensor:
+    """CLIP image features (``B*T, embed_dim``) with a stream's adapters in the frozen ViT; ``images`` are
+    the ``T`` consecutive frames of each clip, ``num_frames = T`` (needed with temporal adapters)."""
+    temporal = adapters is not None and adapters.has_temporal
+    if temporal and (not num_frames or len(images) % num_frames):
+        raise ValueError(f"temporal adapters need the frames per clip: {len(images)} images, num_frames={num_frames}")
     visual = clip.visual
     x = visual._embeds(images)
-    x = run_blocks(visual.transformer.resblocks, x, adapters, checkpointing=checkpointing)
+    if temporal:
+        x = adapters.add_temporal_embedding(x, num_frames)
+    x = run_blocks(visual.transformer.resblocks, x, adapters, checkpointing=checkpointing, num_frames=num_frames)
     pooled, _ = visual._pool(x)
     return pooled @ visual.proj if visual.proj is not None else pooled
 
 
-def encode_text(clip: nn.Module, tokens: torch.Tensor, adapters: nn.ModuleList | None,
-                context: torch.Tensor | None = None, checkpointing: bool = False) -> torch.Tensor:
-    """CLIP text features with adapters; ``context`` (``n_ctx, width``) is learnable context inserted
-    after the start token (CoOp), the prompt then shifting right."""
+def embed_prompts(clip: nn.Module, tokens: torch.Tensor, context: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token plus position embeddings of prompts and the index of each one's end-of-text token.
+
+    ``context`` (``n_ctx, width``) is learnable context inserted after the start token (CoOp), the prompt
+    shifting right: ``tokens`` must then be ``n_ctx`` shorter than the context length (tokenize with
+    ``context_length - n_ctx``, so that the tokenizer's truncation keeps the end-of-text token).
+    """
     x = clip.token_embedding(tokens)
-    eot = tokens.argmax(dim=-1)
+    eot = tokens.argmax(dim=-1)  # CLIP's end-of-text token has the largest id
     if context is not None:
-        n = context.shape[0]
-        x = torch.cat([x[:, :1], context.unsqueeze(0).expand(len(x), -1, -1).to(x.dtype), x[:, 1:-n]], dim=1)
-        eot = eot + n
-    x = x + clip.positional_embedding.to(x.dtype)
+        x = torch.cat([x[:, :1], context.unsqueeze(0).expand(len(x), -1, -1).to(x.dtype), x[:, 1:]], dim=1)
+        eot = eot + len(context)
+    context_length = clip.positional_embedding.shape[0]
+    if x.shape[1] != context_length:
+        n_ctx = 0 if context is None else len(context)
+        raise ValueError(f"{tokens.shape[1]} tokens and {n_ctx} context tokens do not make the context length "
+                         f"{context_length}: tokenize with context_length={context_length - n_ctx}")
+    return x + clip.positional_embedding.to(x.dtype), eot
+
+
+def encode_text(clip: nn.Module, tokens: torch.Tensor, adapters: AdapterStack | None,
+                context: torch.Tensor | None = None, checkpointing: bool = False) -> torch.Tensor:
+    """CLIP text features with adapters, pooled at the end-of-text token; ``context`` as in
+    :func:`embed_prompts`."""
+    x, eot = embed_prompts(clip, tokens, context)
     x = run_blocks(clip.transformer.resblocks, x, adapters, attn_mask=clip.attn_mask, checkpointing=checkpointing)
     x = clip.ln_final(x)
     pooled = x[torch.arange(len(x), device=x.device), eot]

@@ -12,16 +12,26 @@ VARIANTS = {
     "plus": (("frames",), True),
     "starplus": (STREAMS, True),
 }
+#: The paper's tunable parameters per variant at ViT-B/16, in millions (FineCLIPER, FineCLIPER*, +, *+).
+PAPER_TUNABLE_M = {"base": 13, "star": 19, "plus": 14, "starplus": 20}
 
 
 @dataclass
 class ModelConfig:
     clip_model: str = "ViT-B-16"
     pretrained: str | None = "openai"  # a pretrained tag, a local checkpoint path, or None (random)
+    # QuickGELU in CLIP's MLPs; None: as the pretrained tag was trained (OpenAI's: yes), for a local path or
+    # None the model config's own setting (set true for a local copy of OpenAI's weights)
+    quick_gelu: bool | None = None
     variant: str = "starplus"
     num_frames: int = 16
-    visual_adapter_ratio: float = 0.125  # adapter bottleneck as a fraction of the block width
-    text_adapter_ratio: float = 0.125
+    # adapter bottlenecks as fractions of the block width
+    visual_adapter_ratio: float = 0.125  # spatial and MLP adapters of the frames (low-level) stream
+    middle_adapter_ratio: float = 0.03125  # the same for the parsing and landmarks (middle-level) streams
+    temporal_adapter_ratio: float = 0.25  # AIM's T-Adapter (0: none), in the streams below
+    temporal_adapter_streams: tuple = ("frames",)
+    text_adapter_ratio: float = 0.125  # positive and negative label prompts
+    description_adapter_ratio: float = 0.0625
     adapter_scale: float = 0.5  # s of the parallel MLP adapter
     temporal_layers: int = 1
     temporal_mlp_ratio: float = 1.0
@@ -36,6 +46,23 @@ class ModelConfig:
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"model.variant: {self.variant!r} is not one of {sorted(VARIANTS)}")
+        unknown = sorted(set(self.temporal_adapter_streams) - set(STREAMS))
+        if isinstance(self.temporal_adapter_streams, str) or unknown:
+            raise ValueError(f"model.temporal_adapter_streams: {self.temporal_adapter_streams!r} is not a list of "
+                             f"streams {list(STREAMS)}")
+        ratios = ("visual_adapter_ratio", "middle_adapter_ratio", "temporal_adapter_ratio", "text_adapter_ratio",
+                  "description_adapter_ratio")
+        negative = [name for name in ratios if getattr(self, name) < 0]
+        if negative:
+            raise ValueError(f"model: adapter ratios must not be negative: {negative}")
+
+    def stream_spatial_ratio(self, stream: str) -> float:
+        """The bottleneck ratio of a visual stream's spatial and MLP adapters."""
+        return self.visual_adapter_ratio if stream == "frames" else self.middle_adapter_ratio
+
+    def stream_temporal_ratio(self, stream: str) -> float:
+        """The bottleneck ratio of a visual stream's T-Adapters; 0 where it has none."""
+        return self.temporal_adapter_ratio if stream in self.temporal_adapter_streams else 0.0
 
     @property
     def streams(self) -> tuple[str, ...]:

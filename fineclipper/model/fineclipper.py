@@ -3,11 +3,13 @@ positive/negative label prompts and description alignment (our reading of the pa
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .clip import adapter_stack, encode_image, encode_text, load_clip, tokenizer
+from .clip import AdapterStack, encode_image, encode_text, load_clip, tokenizer
 from .config import ModelConfig
 
 
@@ -35,6 +37,31 @@ class TemporalTransformer(nn.Module):
         return self.norm(self.encoder(x)[:, 0])
 
 
+#: CLIP's cap on its logit scale: ``exp(scale) <= 100``.
+MAX_LOG_SCALE = math.log(100)
+
+
+def clamped_scale(log_scale: torch.Tensor) -> torch.Tensor:
+    """``exp(log_scale)``, at most 100 as in CLIP."""
+    return log_scale.clamp(max=MAX_LOG_SCALE).exp()
+
+
+def parameter_part(name: str) -> str:
+    """The part of the model a tunable parameter belongs to, for the per-part counts:
+    ``visual.<stream>.spatial`` (spatial and MLP adapters), ``visual.<stream>.temporal`` (T-Adapters and
+    temporal embedding), ``temporal_transformer.<stream>``, ``text.positive``, ``text.negative``,
+    ``description``, ``fusion`` or ``other`` (context, scales, gate)."""
+    head, *rest = name.split(".")
+    if head == "visual_adapters":
+        temporal = rest[1] == "temporal_embedding" or rest[3] == "temporal"
+        return f"visual.{rest[0]}.{'temporal' if temporal else 'spatial'}"
+    if head == "temporal":
+        return f"temporal_transformer.{rest[0]}"
+    parts = {"positive_adapters": "text.positive", "negative_adapters": "text.negative",
+             "description_adapters": "description", "fusion": "fusion"}
+    return parts.get(head, "other")
+
+
 def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE between matching rows of two normalised batches."""
     logits = scale * a @ b.T
@@ -43,44 +70,64 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Ten
 
 
 class FineCLIPER(nn.Module):
+    """The model. ``image_mean`` / ``image_std``: the normalisation the CLIP weights expect (open_clip's
+    preprocessing config of the pretrained tag), as tuples of floats for the data pipeline."""
+
     def __init__(self, cfg: ModelConfig, class_names: list[str]):
         super().__init__()
         self.cfg = cfg
-        self.clip = load_clip(cfg.clip_model, cfg.pretrained)
+        self.clip = load_clip(cfg.clip_model, cfg.pretrained, cfg.quick_gelu)
+        self.image_mean = tuple(float(v) for v in self.clip.visual.image_mean)
+        self.image_std = tuple(float(v) for v in self.clip.visual.image_std)
         self.tokenize = tokenizer(cfg.clip_model)
         dim = self.clip.text_projection.shape[1]
         vblocks, tblocks = self.clip.visual.transformer.resblocks, self.clip.transformer.resblocks
-        self.visual_adapters = nn.ModuleDict(
-            {s: adapter_stack(vblocks, cfg.visual_adapter_ratio, cfg.adapter_scale) for s in cfg.streams})
+        self.visual_adapters = nn.ModuleDict({
+            s: AdapterStack(vblocks, cfg.stream_spatial_ratio(s), cfg.adapter_scale, cfg.stream_temporal_ratio(s),
+                            cfg.num_frames)
+            for s in cfg.streams})
         self.temporal = nn.ModuleDict(
             {s: TemporalTransformer(dim, cfg.num_frames, cfg.temporal_layers, cfg.temporal_mlp_ratio) for s in cfg.streams})
         k = len(cfg.streams)
         self.fusion = nn.Sequential(nn.Linear(k * dim, dim), nn.GELU(), nn.Linear(dim, k)) if k > 1 else None
-        self.positive_adapters = adapter_stack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
-        self.negative_adapters = adapter_stack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
+        self.positive_adapters = AdapterStack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
+        self.negative_adapters = AdapterStack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
         width = self.clip.token_embedding.weight.shape[1]
         self.context = nn.Parameter(torch.randn(cfg.n_ctx, width) * 0.02) if cfg.n_ctx else None
         if cfg.descriptions:
-            self.description_adapters = adapter_stack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
+            self.description_adapters = AdapterStack(tblocks, cfg.description_adapter_ratio, cfg.adapter_scale)
             self.description_gate = nn.Parameter(torch.zeros(1)) if cfg.fuse_description else None
+            # the video-description InfoNCE has its own temperature, initialised as CLIP's
+            self.align_logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
         self.logit_scale = nn.Parameter(self.clip.logit_scale.detach().clone().float())
         self.set_classes(class_names)
 
+    def train(self, mode: bool = True) -> "FineCLIPER":
+        """Train mode for the adapters and heads; the frozen CLIP always stays in eval mode."""
+        super().train(mode)
+        self.clip.eval()
+        return self
+
     # ----- label text -----------------------------------------------------------------------------
     def set_classes(self, class_names: list[str], descriptors: dict | None = None) -> None:
-        """Build the positive and negative prompts for these classes (zero-shot: another dataset's)."""
+        """Build the positive and negative prompts for these classes (zero-shot: another dataset's).
+
+        They are tokenized ``n_ctx`` tokens short of the context length, so that inserting the learnable
+        context keeps every prompt's end-of-text token (a long prompt is truncated before it).
+        """
         descriptors = self.cfg.class_descriptors if descriptors is None else descriptors
         self.class_names = list(class_names)
+        length = self.clip.positional_embedding.shape[0] - self.cfg.n_ctx
 
-        def prompts(template):
-            return [" ".join(filter(None, [template.format(label=c), descriptors.get(c, "")])) for c in class_names]
+        def tokens(template):
+            prompts = [" ".join(filter(None, [template.format(label=c), descriptors.get(c, "")])) for c in class_names]
+            return self.tokenize(prompts, context_length=length).to(self.logit_scale.device)
 
-        device = self.logit_scale.device
-        self.register_buffer("positive_tokens", self.tokenize(prompts(self.cfg.prompt)).to(device), persistent=False)
-        self.register_buffer("negative_tokens", self.tokenize(prompts(self.cfg.negative_prompt)).to(device),
-                             persistent=False)
+        self.register_buffer("positive_tokens", tokens(self.cfg.prompt), persistent=False)
+        self.register_buffer("negative_tokens", tokens(self.cfg.negative_prompt), persistent=False)
 
     def encode_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised positive and negative label vectors, ``(classes, D)`` each."""
         ck = self.cfg.checkpointing
         pos = encode_text(self.clip, self.positive_tokens, self.positive_adapters, self.context, ck)
         neg = encode_text(self.clip, self.negative_tokens, self.negative_adapters, self.context, ck)
@@ -90,7 +137,8 @@ class FineCLIPER(nn.Module):
     def encode_stream(self, stream: str, clips: torch.Tensor) -> torch.Tensor:
         """``(B, T, 3, H, W)`` -> ``(B, D)`` for one visual stream."""
         b, t = clips.shape[:2]
-        per_frame = encode_image(self.clip, clips.flatten(0, 1), self.visual_adapters[stream], self.cfg.checkpointing)
+        per_frame = encode_image(self.clip, clips.flatten(0, 1), self.visual_adapters[stream], t,
+                                 self.cfg.checkpointing)
         return self.temporal[stream](per_frame.view(b, t, -1))
 
     def encode_video(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,6 +151,7 @@ class FineCLIPER(nn.Module):
         return F.normalize((weights.unsqueeze(-1) * vectors).sum(1), dim=-1), weights
 
     def encode_descriptions(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Normalised description vectors ``(B, D)`` from their tokens."""
         return F.normalize(encode_text(self.clip, tokens, self.description_adapters, None, self.cfg.checkpointing), dim=-1)
 
     # ----- scores ---------------------------------------------------------------------------------
@@ -116,15 +165,17 @@ class FineCLIPER(nn.Module):
             if self.description_gate is not None:
                 video = F.normalize(video + torch.tanh(self.description_gate) * desc, dim=-1)
         pos, neg = self.encode_labels()
-        out["logits"] = self.logit_scale.exp() * (video @ pos.T - video @ neg.T)
+        out["logits"] = clamped_scale(self.logit_scale) * (video @ pos.T - video @ neg.T)
         return out
 
     def loss(self, out: dict, labels: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Cross-entropy of the class scores, plus the weighted video-description InfoNCE when there are
+        descriptions; the total and its (detached) parts."""
         ce = F.cross_entropy(out["logits"], labels)
         parts = {"ce": ce.detach()}
         total = ce
         if "description" in out and len(labels) > 1:
-            align = info_nce(out["video"], out["description"], self.logit_scale.exp())
+            align = info_nce(out["video"], out["description"], clamped_scale(self.align_logit_scale))
             parts["align"] = align.detach()
             total = total + self.cfg.align_weight * align
         return total, parts
@@ -135,16 +186,18 @@ class FineCLIPER(nn.Module):
         return {k: v for k, v in self.state_dict().items() if not k.startswith("clip.")}
 
     def load_tunable_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Load what :meth:`tunable_state_dict` saved; a checkpoint of another architecture is a clear error."""
         missing, unexpected = self.load_state_dict(state, strict=False)
         missing = [k for k in missing if not k.startswith("clip.")]
         if missing or unexpected:
             raise ValueError(f"checkpoint does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
     def count_parameters(self) -> dict[str, int]:
+        """Tunable parameters per part (see :func:`parameter_part`), ``total_tunable`` and ``frozen_clip``."""
         groups: dict[str, int] = {}
         for name, p in self.named_parameters():
             if p.requires_grad:
-                key = name.split(".")[0]
+                key = parameter_part(name)
                 groups[key] = groups.get(key, 0) + p.numel()
         groups["total_tunable"] = sum(groups.values())
         groups["frozen_clip"] = sum(p.numel() for p in self.clip.parameters())
