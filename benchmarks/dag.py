@@ -1,6 +1,6 @@
 """Scheduling cost of the whole FERV39k DAG: the real lists (38,935 clips), stand-in frame folders.
 
-    python benchmarks/dag.py [--annotations ../shared/annotations/dfer-clip] [--chunk-size 250]
+    python benchmarks/dag.py [--annotations resources/annotations/dfer-clip] [--chunk-size 250]
 
 Creates a stand-in FERV39K folder tree (one empty folder per clip) in a temporary directory, then times
 `snakemake -n all` (parse, manifest, chunk plan, DAG) and a no-op rerun (`snakemake all` with every
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from fineclipper.datasets import SHIPPED_ANNOTATIONS
 from fineclipper.datasets.foldlists import SPECS, read_fold_lists
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def stand_in_outputs(workdir: Path, chunks: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--annotations", default=str(REPO.parent / "shared" / "annotations" / "dfer-clip"))
+    parser.add_argument("--annotations", default=str(SHIPPED_ANNOTATIONS))
     parser.add_argument("--chunk-size", type=int, default=250)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,7 +68,7 @@ def main() -> None:
         print(f"{len(rows)} stand-in frame folders made in {time.perf_counter() - start:.1f} s")
         config = {"dataset": {"name": "ferv39k", "format": "ferv39k", "root": str(root),
                               "annotations": str(Path(args.annotations).resolve())},
-                  "chunk_size": args.chunk_size}
+                  "chunk_size": args.chunk_size, "train": {"enabled": False}}
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
 
         dry, out = snakemake(workdir, "-n", "all")

@@ -30,7 +30,7 @@ CLIPS = {
     "empty.mp4": ("anger", "train", "empty video file"),
     "truncated.mp4": ("neutral", "test", "cannot decode"),
     "text.mp4": ("neutral", "test", "cannot decode"),
-    "noise.mp4": ("surprise", "train", "no face"),
+    "noise.mp4": ("surprise", "train", "no face|face landmarks found in 0 of"),  # the detector or Face Mesh
     "short.mp4": ("happiness", "test", "too few frames"),
 }
 
@@ -99,7 +99,7 @@ def test_every_video_is_in_a_shard_or_a_failures_table(run):
         if reason is None:
             assert vid in packed, failed.get(vid)
         else:
-            assert reason in failed[vid]["reason"] and failed[vid]["stage"] == "frames"
+            assert re.search(reason, failed[vid]["reason"]) and failed[vid]["stage"] in ("frames", "landmarks")
     summary = json.loads((workdir / "results" / "mini" / "summary.json").read_text())
     assert summary["videos"] == len(CLIPS) and summary["packed"] == 4 and summary["failed"] == 6
 

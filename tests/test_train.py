@@ -215,7 +215,7 @@ def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
     assert metrics["support"] == {c: tested.count(c) for c in OTHER_CLASSES}  # "fear": 0, "sad": 2, ...
     assert metrics["listed"] == 7 and metrics["evaluated"] == 6
     (missing,) = metrics["missing"]
-    assert missing["id"] == "other_clip6" and missing["stage"] == "frames" and "no face" in missing["reason"]
+    assert missing["id"] == "other_clip6" and re.search("no face|face landmarks found in 0 of", missing["reason"])
     labels = {f"other_clip{i}": OTHER_CLASSES.index(label) for i, (_, label, group) in enumerate(OTHER_CLIPS) if group == "test"}
     correct = sum(metrics["predictions"].get(k) == v for k, v in labels.items())
     assert metrics["war"] == pytest.approx(correct / 7)  # the missing clip counts as wrong

@@ -75,7 +75,7 @@ def autocast(device: torch.device):
 
 def model_inputs(model: FineCLIPER, batch: dict, device: torch.device) -> dict:
     """A loader batch on the device, normalised with the CLIP model's own preprocessing mean and std."""
-    return to_device(batch, device, model.clip.visual.image_mean, model.clip.visual.image_std)
+    return to_device(batch, device, model.image_mean, model.image_std)
 
 
 @torch.no_grad()
