@@ -13,7 +13,8 @@ the first dot). Fields:
 ``json``           metadata: dataset, id, label, label_name, group, chunk, source, fps,
                    total_frames, frame_indices, boxes, face_detected, face_found,
                    unreadable_frames, landmarks_detected, detection_rate, width, height,
-                   description_backend, removed_words, stage_versions
+                   description_backend, description_provenance, removed_words, mask_info,
+                   stage_versions
 =================  ===========================================================================
 
 Only safe encodings: JPEG, PNG, ``.npy`` without pickle, text and JSON.

@@ -5,6 +5,7 @@ import json
 import re
 import sys
 
+from fineclipper.backends import backend_of
 from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.workflow import plan_workflow
 
@@ -24,13 +25,25 @@ wildcard_constraints:
     chunk=r"[A-Za-z0-9]+-\d{4}",
 
 
-# Backends that need a GPU; their rules then ask for gpu=1 (a SLURM profile turns that into a GPU request).
-GPU_BACKENDS = {"sam", "vllm"}
+def stage_backend(stage, wildcards):
+    """The registry entry (fineclipper/backends.py) of the backend a job's dataset uses for this stage."""
+    return backend_of(stage, DATASETS[wildcards.dataset].config[stage])
 
 
-def needs_gpu(stage, key):
-    """gpu=1 for a job whose dataset's stage uses a GPU backend."""
-    return lambda wildcards: int(DATASETS[wildcards.dataset].config[stage][key] in GPU_BACKENDS)
+def needs_gpu(stage):
+    """gpu=1 for a job whose backend runs on a GPU (a SLURM profile turns that into a GPU request)."""
+    return lambda wildcards: int(stage_backend(stage, wildcards).gpu)
+
+
+def backend_conda(stage):
+    """The backend's own conda environment, used with --sdm conda (the stage then runs in that
+    environment's Python); None: the workflow's."""
+
+    def env(wildcards):
+        conda = stage_backend(stage, wildcards).conda
+        return os.path.join(workflow.basedir, conda) if conda else None
+
+    return env
 
 
 def chunk_file(wildcards):

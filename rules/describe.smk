@@ -10,6 +10,8 @@ rule describe:
         **stage_output("describe"),
     params:
         **stage_params("describe"),
+    conda:
+        backend_conda("describe")
     log:
         stage_log("describe"),
     benchmark:
@@ -17,7 +19,7 @@ rule describe:
     threads: 1
     resources:
         mem_mb=4000,
-        gpu=needs_gpu("describe", "backend"),
+        gpu=needs_gpu("describe"),
     shell:
         "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunk:q} --frames {input.frames:q}"
         " --landmarks {input.landmarks:q} --output {output.table:q} --failures {output.failures:q}"

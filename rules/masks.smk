@@ -9,6 +9,8 @@ rule masks:
         **stage_output("masks"),
     params:
         **stage_params("masks"),
+    conda:
+        backend_conda("masks")
     log:
         stage_log("masks"),
     benchmark:
@@ -16,7 +18,7 @@ rule masks:
     threads: 1
     resources:
         mem_mb=4000,
-        gpu=needs_gpu("masks", "parser"),
+        gpu=needs_gpu("masks"),
     shell:
         "{PYTHON} -m fineclipper.stages.masks --frames {input.frames:q} --landmarks {input.landmarks:q}"
         " --output {output.table:q} --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

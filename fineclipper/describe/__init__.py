@@ -6,13 +6,12 @@ __all__ = ["get_describer"]
 
 
 def get_describer(backend: str, cfg: dict):
-    """Return a describer ``(clip) -> raw text`` for ``describe.backend``.
+    """The ``describe.backend`` named ``backend`` (see :mod:`fineclipper.backends`), built from ``cfg``.
 
-    ``clip`` is a dict with ``jpegs`` (JPEG bytes of the face crops), ``landmarks`` (T, 478, 3), ``detected`` (T,),
-    ``fps`` and ``indices``. The text still passes through :func:`fineclipper.describe.leakage.remove_leakage`.
+    A describer has ``provenance`` (what made the text) and ``describe(clips) -> raw texts``; a clip is a
+    dict with ``jpegs`` (JPEG bytes of the face crops), ``landmarks`` (T, 478, 3), ``detected`` (T,),
+    ``fps`` and ``indices``. The texts still pass through :func:`fineclipper.describe.leakage.remove_leakage`.
     """
-    if backend == "landmarks":
-        from .landmarks import LandmarkDescriber
+    from ..backends import build_backend
 
-        return LandmarkDescriber(cfg)
-    raise ValueError(f"describe.backend: unknown backend {backend!r} (available: landmarks)")
+    return build_backend("describe", {**cfg, "backend": backend})

@@ -70,8 +70,14 @@ def _degree(ratio: float) -> str:
 class LandmarkDescriber:
     """Describe the facial movements of a clip from its landmarks (no model needed)."""
 
+    provenance = {"backend": "landmarks"}
+
     def __init__(self, cfg: dict | None = None):
         self.cfg = cfg or {}
+
+    def describe(self, clips: list[dict]) -> list[str]:
+        """The description of each clip."""
+        return [self(clip) for clip in clips]
 
     def __call__(self, clip: dict) -> str:
         landmarks, detected = clip["landmarks"], np.asarray(clip["detected"], bool)

@@ -24,6 +24,30 @@ _POLYGONS = (
 )
 
 
+def _fill(target: np.ndarray, name: str, landmarks: np.ndarray, value: int) -> None:
+    """Fill one face part's polygon (``_POLYGONS``) into ``target`` with ``value``, at sub-pixel precision."""
+    import cv2
+
+    h, w = target.shape
+    indices, hull = _PARTS[name]
+    poly = np.round(landmarks[list(indices), :2] * (w, h) * 16).astype(np.int32)  # 4 fractional bits
+    if hull:
+        poly = cv2.convexHull(poly)
+    cv2.fillPoly(target, [poly.reshape(-1, 1, 2)], value, lineType=cv2.LINE_8, shift=4)
+
+
+def part_polygon(name: str, landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """The filled polygon of one face part as a ``(H, W)`` bool mask; None without landmarks."""
+    if np.isnan(landmarks[:, :2]).any():
+        return None
+    mask = np.zeros(shape, np.uint8)
+    _fill(mask, name, landmarks, 1)
+    return mask.astype(bool)
+
+
+_PARTS = {name: (indices, hull) for name, indices, hull in _POLYGONS}
+
+
 class LandmarkParser:
     """Label map ``(H, W)`` uint8 from one frame's normalised landmarks (all zeros if they are NaN).
 
@@ -35,18 +59,13 @@ class LandmarkParser:
     def __init__(self, cfg: dict | None = None):
         self.cfg = cfg or {}
 
-    def __call__(self, landmarks: np.ndarray, shape: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
-        import cv2
+    def parse(self, images: list | None, landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
+        """Label maps of a clip's frames from their ``(T, 478, 3)`` landmarks; no per-clip information."""
+        return [self(points, shape) for points in landmarks], {}
 
-        h, w = shape
-        label_map = np.zeros((h, w), np.uint8)
-        if np.isnan(landmarks[:, :2]).any():
-            return label_map
-        # Sub-pixel polygon corners (4 fractional bits).
-        pts = np.round(landmarks[:, :2] * (w, h) * 16).astype(np.int32)
-        for name, indices, hull in _POLYGONS:
-            poly = pts[list(indices)]
-            if hull:
-                poly = cv2.convexHull(poly)
-            cv2.fillPoly(label_map, [poly.reshape(-1, 1, 2)], LABEL_INDEX[name], lineType=cv2.LINE_8, shift=4)
+    def __call__(self, landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        label_map = np.zeros(shape, np.uint8)
+        if not np.isnan(landmarks[:, :2]).any():
+            for name, _, _ in _POLYGONS:  # largest first: inner parts overwrite outer ones
+                _fill(label_map, name, landmarks, LABEL_INDEX[name])
         return label_map

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -37,6 +38,33 @@ def stage_args(description: str, inputs: Iterable[str]) -> argparse.Namespace:
     args.config = json.loads(args.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     return args
+
+
+#: Set in a stage re-run under another interpreter, so it never hands over twice.
+_HANDED_OVER = "FINECLIPPER_STAGE_INTERPRETER"
+
+
+def backend_python(stage: str, cfg: dict) -> str | None:
+    """The interpreter a stage's backend is meant to run in, if not this one: the stage's ``python``
+    setting, else (for a backend with its own conda environment) the conda environment active for the
+    job, as Snakemake activates it with ``--sdm conda``."""
+    from ..backends import backend_of
+
+    if cfg.get("python"):
+        return cfg["python"]
+    conda = os.environ.get("CONDA_PREFIX")
+    if conda and backend_of(stage, cfg).conda and os.path.abspath(conda) != os.path.abspath(sys.prefix):
+        return os.path.join(conda, "bin", "python")
+    return None
+
+
+def run_in_backend_python(stage: str, cfg: dict) -> None:
+    """Re-run this stage's module under :func:`backend_python`'s interpreter, when that is another one."""
+    python = backend_python(stage, cfg)
+    if python and os.path.abspath(python) != os.path.abspath(sys.executable) and not os.environ.get(_HANDED_OVER):
+        module = sys.modules["__main__"].__spec__.name
+        log.info("%s: running in %s", stage, python)
+        os.execve(python, [python, "-m", module, *sys.argv[1:]], {**os.environ, _HANDED_OVER: python})
 
 
 def run_per_video(stage: str, items: list, process: Callable, key: Callable = lambda item: item["id"],

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pyarrow as pa
 
+from ..backends import build_backend
 from ..io import encode_image, npy_load
-from ..masks import get_parser
 from .common import decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
-SCHEMA = pa.schema([("id", pa.string()), ("pngs", pa.list_(pa.binary()))])
+SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("pngs", pa.list_(pa.binary())),
+    ("info", pa.string()),  # JSON: what the parser reports per clip (e.g. parts that fell back to polygons)
+])
 
 
 def jpeg_shape(data: bytes) -> tuple[int, int]:
@@ -23,15 +28,14 @@ def jpeg_shape(data: bytes) -> tuple[int, int]:
 
 
 def run(frames: str, landmarks: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
-    parser = get_parser(config["parser"], config)
+    parser = build_backend("masks", config)  # a broken model stops here, before any video
     points_of = {r["id"]: npy_load(r["landmarks"]).astype(np.float32) for r in read_rows(landmarks)}
     rows = [r for r in read_rows(frames) if r["id"] in points_of]  # others failed upstream
 
     def process(row: dict) -> dict:
-        points = points_of[row["id"]]
-        shape = jpeg_shape(row["jpegs"][0])
-        images = decode_jpegs(row["jpegs"]) if parser.needs_image else [None] * len(points)
-        return {"id": row["id"], "pngs": [encode_image(".png", parser(pts, shape, im)) for im, pts in zip(images, points)]}
+        images = decode_jpegs(row["jpegs"]) if parser.needs_image else None
+        maps, info = parser.parse(images, points_of[row["id"]], jpeg_shape(row["jpegs"][0]))
+        return {"id": row["id"], "pngs": [encode_image(".png", m) for m in maps], "info": json.dumps(info, sort_keys=True)}
 
     results, failed = run_per_video("masks", rows, process, progress=progress)
     write_outputs(output, failures, results, SCHEMA, failed)

@@ -47,6 +47,7 @@ def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: di
             "landmarks_detected": lm["detected"],
             "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
             "height": fr["height"], "description_backend": ds["backend"], "removed_words": ds["removed"],
+            "description_provenance": json.loads(ds["provenance"]), "mask_info": json.loads(mk["info"]),
             "stage_versions": STAGE_VERSIONS,
         }
         blend = npy_load(lm["blendshapes"]) if lm["blendshapes"] is not None else None

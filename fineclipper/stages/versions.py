@@ -7,7 +7,7 @@ STAGE_VERSIONS = {
     "demo": 1,
     "frames": 2,
     "landmarks": 2,
-    "masks": 1,
-    "describe": 1,
-    "pack": 2,
+    "masks": 2,
+    "describe": 2,
+    "pack": 3,
 }
