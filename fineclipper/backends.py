@@ -16,12 +16,13 @@ class Backend:
     factory: str  # "module:Class", built as Class(stage_config)
     gpu: bool  # runs on a GPU where there is one: its rule asks for gpu=1
     conda: str | None = None  # the conda environment file (for --sdm conda); None: the workflow's own
+    files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint): inputs of its rule
 
 
 #: masks.parser -> backend. A parser has ``needs_image`` and ``parse(images, landmarks, shape) -> (maps, info)``.
 MASK_PARSERS = {
     "landmarks": Backend("fineclipper.masks.landmarks:LandmarkParser", gpu=False),
-    "sam": Backend("fineclipper.masks.sam:SamParser", gpu=True),
+    "sam": Backend("fineclipper.masks.sam:SamParser", gpu=True, files=("checkpoint",)),
 }
 #: describe.backend -> backend. A describer has ``provenance`` and ``describe(clips) -> texts``.
 DESCRIBERS = {

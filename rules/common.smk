@@ -35,13 +35,23 @@ def needs_gpu(stage):
     return lambda wildcards: int(stage_backend(stage, wildcards).gpu)
 
 
+def backend_files(stage):
+    """Files the backend reads (a checkpoint), as inputs: replacing one reruns the stage."""
+
+    def files(wildcards):
+        cfg = DATASETS[wildcards.dataset].config[stage]
+        return [cfg[key] for key in stage_backend(stage, wildcards).files if cfg.get(key)]
+
+    return files
+
+
 def backend_conda(stage):
     """The backend's own conda environment, used with --sdm conda (the stage then runs in that
     environment's Python); None: the workflow's."""
 
     def env(wildcards):
-        conda = stage_backend(stage, wildcards).conda
-        return os.path.join(workflow.basedir, conda) if conda else None
+        env_file = stage_backend(stage, wildcards).conda
+        return os.path.join(workflow.basedir, env_file) if env_file else None
 
     return env
 

@@ -5,6 +5,7 @@ rule masks:
     input:
         frames=stage_table("frames"),
         landmarks=stage_table("landmarks"),
+        backend_files=backend_files("masks"),
     output:
         **stage_output("masks"),
     params:

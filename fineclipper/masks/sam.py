@@ -1,0 +1,227 @@
+"""The ``sam`` parser: segment-anything prompted with every face part of a frame at once.
+
+Per clip, the frames go through SAM's image encoder in batches (bf16 on a GPU), one embedding per frame.
+Per frame, each part of ``PARTS`` becomes a prompt (a box and points from that frame's MediaPipe
+landmarks), all decoded in one batched call; the masks are painted into the label set in ``PARTS``
+order, so later (smaller) parts overwrite earlier ones. Hair, which the landmark parser cannot see,
+is prompted with a box above the face. A part whose predicted IoU is below ``iou_threshold`` falls back
+to its landmark polygon (hair, which has none, is then left out); the counts go into the clip's
+``mask_info``. A frame without landmarks gets an empty map, as with the landmark parser.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import REPO_ROOT
+from ..face import regions as R
+from .labels import LABEL_INDEX
+from .landmarks import part_polygon
+
+#: Architectures by ``masks.model_type``: segment-anything's three released sizes; other names are JSON
+#: files with the same keys in resources/model_configs/sam/ (tiny test models) or a path to one.
+SAM_ARCHITECTURES = {
+    "vit_b": {"encoder_embed_dim": 768, "encoder_depth": 12, "encoder_num_heads": 12,
+              "encoder_global_attn_indexes": [2, 5, 8, 11]},
+    "vit_l": {"encoder_embed_dim": 1024, "encoder_depth": 24, "encoder_num_heads": 16,
+              "encoder_global_attn_indexes": [5, 11, 17, 23]},
+    "vit_h": {"encoder_embed_dim": 1280, "encoder_depth": 32, "encoder_num_heads": 16,
+              "encoder_global_attn_indexes": [7, 15, 23, 31]},
+}
+#: What the three released sizes share (segment-anything's build_sam).
+SAM_COMMON = {"image_size": 1024, "patch_size": 16, "window_size": 14, "prompt_embed_dim": 256,
+              "decoder_depth": 2, "decoder_mlp_dim": 2048, "decoder_num_heads": 8, "iou_head_hidden_dim": 256}
+SAM_CONFIG_DIR = REPO_ROOT / "resources" / "model_configs" / "sam"
+
+#: Parts in painting order (later ones overwrite earlier ones).
+PARTS = ("hair", "skin", "nose", "left_brow", "right_brow", "left_eye", "right_eye", "upper_lip", "lower_lip",
+         "inner_mouth")
+#: Landmarks whose bounding box is a part's box prompt, and the landmarks (or landmark pairs, averaged)
+#: that are its positive point prompts.
+_PROMPTS = {
+    "skin": (R.FACE_OVAL, (50, 280, 151)),  # the cheeks and the forehead
+    "nose": (R.NOSE, (1,)),
+    "left_brow": (R.LEFT_BROW, (R.LEFT_BROW_MID,)),
+    "right_brow": (R.RIGHT_BROW, (R.RIGHT_BROW_MID,)),
+    "left_eye": (R.LEFT_EYE, (473,)),  # the iris centres
+    "right_eye": (R.RIGHT_EYE, (468,)),
+    "upper_lip": (R.UPPER_OUTER + R.UPPER_INNER, ((0, 13),)),
+    "lower_lip": (R.LOWER_OUTER + R.LOWER_INNER, ((17, 14),)),
+    "inner_mouth": (R.UPPER_INNER + R.LOWER_INNER, ((13, 14),)),
+}
+#: A part whose landmark box is thinner than this (pixels) is not prompted (a closed mouth has no inside).
+MIN_BOX_SIDE = 2.0
+
+
+def sam_architecture(model_type: str) -> dict:
+    """The architecture of a ``masks.model_type``: a released size or a JSON file (a name in
+    resources/model_configs/sam/ or a path)."""
+    if model_type in SAM_ARCHITECTURES:
+        return {**SAM_COMMON, **SAM_ARCHITECTURES[model_type]}
+    path = Path(model_type) if model_type.endswith(".json") else SAM_CONFIG_DIR / f"{model_type}.json"
+    if not path.is_file():
+        known = sorted(SAM_ARCHITECTURES) + sorted(p.stem for p in SAM_CONFIG_DIR.glob("*.json"))
+        raise ValueError(f"masks.model_type: {model_type!r} is none of {known} and no JSON file")
+    return {**SAM_COMMON, **json.loads(path.read_text())}
+
+
+def build_sam(arch: dict):
+    """A segment-anything model of this architecture, from segment_anything's own modules, untrained."""
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+
+    size, prompt_dim = arch["image_size"], arch["prompt_embed_dim"]
+    grid = size // arch["patch_size"]
+    return Sam(
+        image_encoder=ImageEncoderViT(
+            depth=arch["encoder_depth"], embed_dim=arch["encoder_embed_dim"], img_size=size, mlp_ratio=4,
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=arch["encoder_num_heads"],
+            patch_size=arch["patch_size"], qkv_bias=True, use_rel_pos=True,
+            global_attn_indexes=arch["encoder_global_attn_indexes"], window_size=arch["window_size"],
+            out_chans=prompt_dim),
+        prompt_encoder=PromptEncoder(embed_dim=prompt_dim, image_embedding_size=(grid, grid),
+                                     input_image_size=(size, size), mask_in_chans=16),
+        mask_decoder=MaskDecoder(
+            num_multimask_outputs=3, transformer_dim=prompt_dim, iou_head_depth=3,
+            iou_head_hidden_dim=arch["iou_head_hidden_dim"],
+            transformer=TwoWayTransformer(depth=arch["decoder_depth"], embedding_dim=prompt_dim,
+                                          mlp_dim=arch["decoder_mlp_dim"], num_heads=arch["decoder_num_heads"])),
+        pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375])
+
+
+def load_sam(checkpoint: str | None, model_type: str):
+    """SAM of ``model_type`` with the weights of ``checkpoint`` (a state dict, as segment-anything
+    publishes them), loaded with ``weights_only=True``; any problem is an error naming the file."""
+    if not checkpoint:
+        raise ValueError("masks.checkpoint must name a segment-anything checkpoint for masks.parser: sam "
+                         "(e.g. sam_vit_b_01ec64.pth from the segment-anything repository)")
+    if not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"masks.checkpoint: no such file {checkpoint}")
+    model = build_sam(sam_architecture(model_type))
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - whatever torch says, the file is the problem
+        raise ValueError(f"masks.checkpoint: {checkpoint} is not a readable PyTorch state dict ({e})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"masks.checkpoint: {checkpoint} holds a {type(state).__name__}, not a state dict")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"masks.checkpoint: {checkpoint} does not fit a SAM {model_type} (missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]}, of {len(missing)} and {len(unexpected)})")
+    return model.eval()
+
+
+def part_prompts(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``part -> (box (4,), points (K, 2), labels (K,))`` in the frame's pixels from one frame's
+    normalised landmarks; parts too thin to prompt are left out."""
+    h, w = shape
+    xy = landmarks[:, :2].astype(np.float64) * (w, h)
+    prompts = {}
+    for name, (box_points, point_ids) in _PROMPTS.items():
+        corners = xy[list(box_points)]
+        box = np.concatenate([corners.min(0), corners.max(0)])
+        if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_SIDE:
+            continue
+        points = np.array([xy[list(p)].mean(0) if isinstance(p, tuple) else xy[p] for p in point_ids])
+        prompts[name] = (box, points, np.ones(len(points)))
+    oval = xy[list(R.FACE_OVAL)]
+    (x0, y0), (x1, y1) = oval.min(0), oval.max(0)
+    face_h, face_w = y1 - y0, x1 - x0
+    hair_box = np.array([x0 - 0.15 * face_w, y0 - 0.6 * face_h, x1 + 0.15 * face_w, y0 + 0.15 * face_h])
+    hair_box = np.clip(hair_box, 0, [w - 1, h - 1, w - 1, h - 1])
+    if min(hair_box[2] - hair_box[0], hair_box[3] - hair_box[1]) >= MIN_BOX_SIDE:
+        above = np.clip([(x0 + x1) / 2, y0 - 0.15 * face_h], 0, [w - 1, h - 1])
+        prompts["hair"] = (hair_box, np.array([above, xy[R.FOREHEAD]]), np.array([1.0, 0.0]))  # not the forehead
+    return prompts
+
+
+class SamParser:
+    """Label maps of a clip from segment-anything, prompted by the landmarks (see the module docstring)."""
+
+    needs_image = True
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.sam = load_sam(cfg["checkpoint"], cfg["model_type"]).to(self.device)
+        self.threshold = cfg["iou_threshold"]
+        self.batch_size = cfg["batch_size"]
+
+    @torch.no_grad()
+    def embed(self, images: list[np.ndarray]) -> torch.Tensor:
+        """Image embeddings of frames (RGB uint8), in batches through the encoder (bf16 on a GPU)."""
+        size = self.sam.image_encoder.img_size
+        embeddings = []
+        for start in range(0, len(images), self.batch_size):
+            batch = torch.stack([self.input_image(image, size) for image in images[start:start + self.batch_size]])
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                embeddings.append(self.sam.image_encoder(self.sam.preprocess(batch.to(self.device))).float())
+        return torch.cat(embeddings)
+
+    @staticmethod
+    def input_image(image: np.ndarray, size: int) -> torch.Tensor:
+        """A frame resized so its longer side is the encoder's input size (SAM's own transform)."""
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        resized = ResizeLongestSide(size).apply_image(image)
+        return torch.as_tensor(resized).permute(2, 0, 1).contiguous().float()
+
+    @torch.no_grad()
+    def decode(self, embedding: torch.Tensor, prompts: dict, shape: tuple[int, int]) -> dict[str, tuple[np.ndarray, float]]:
+        """``part -> (mask (H, W) bool, predicted IoU)`` for every prompted part of one frame, in one call."""
+        from segment_anything.utils.transforms import ResizeLongestSide
+
+        names = list(prompts)
+        size = self.sam.image_encoder.img_size
+        resize = ResizeLongestSide(size)
+        k = max(len(prompts[n][1]) for n in names)
+        boxes = np.stack([resize.apply_boxes(prompts[n][0][None], shape)[0] for n in names])
+        points = np.zeros((len(names), k, 2))
+        labels = -np.ones((len(names), k))  # -1: padding, not a point
+        for i, n in enumerate(names):
+            points[i, : len(prompts[n][1])] = resize.apply_coords(prompts[n][1], shape)
+            labels[i, : len(prompts[n][2])] = prompts[n][2]
+
+        def tensor(a):
+            return torch.as_tensor(a, dtype=torch.float32, device=self.device)
+
+        sparse, dense = self.sam.prompt_encoder(points=(tensor(points), tensor(labels)), boxes=tensor(boxes), masks=None)
+        low_res, iou = self.sam.mask_decoder(image_embeddings=embedding[None], image_pe=self.sam.prompt_encoder.get_dense_pe(),
+                                             sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                             multimask_output=False)
+        input_size = tuple(int(round(s * size / max(shape))) for s in shape)
+        masks = self.sam.postprocess_masks(low_res, input_size, shape)[:, 0] > self.sam.mask_threshold
+        return {n: (masks[i].cpu().numpy(), float(iou[i, 0])) for i, n in enumerate(names)}
+
+    def parse(self, images: list[np.ndarray], landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
+        """Label maps of a clip's frames and the clip's counts: parts from SAM, parts that fell back to
+        their landmark polygon, parts left out (hair without a confident SAM mask, unpromptable parts)."""
+        has_face = ~np.isnan(landmarks[:, :, :2]).any(axis=(1, 2))
+        embeddings = self.embed([image for image, ok in zip(images, has_face) if ok]) if has_face.any() else None
+        counts = {"parts_from_sam": 0, "parts_from_polygons": 0, "parts_left_out": 0, "frames_without_landmarks": 0}
+        maps, e = [], 0
+        for image, points, ok in zip(images, landmarks, has_face):
+            label_map = np.zeros(shape, np.uint8)
+            if not ok:
+                counts["frames_without_landmarks"] += 1
+                maps.append(label_map)
+                continue
+            decoded = self.decode(embeddings[e], part_prompts(points, shape), shape)
+            e += 1
+            for name in PARTS:
+                mask, iou = decoded.get(name, (None, 0.0))
+                if mask is not None and iou >= self.threshold:
+                    counts["parts_from_sam"] += 1
+                elif name in _PROMPTS:
+                    mask = part_polygon(name, points, shape)
+                    counts["parts_from_polygons"] += 1
+                else:
+                    counts["parts_left_out"] += 1
+                    continue
+                label_map[mask] = LABEL_INDEX[name]
+            maps.append(label_map)
+        return maps, counts

@@ -1,0 +1,164 @@
+"""The SAM parser on a tiny random SAM built from segment_anything's own modules: architectures, checkpoint
+errors, prompts and fallbacks on a real face, and the masks stage end to end through Snakemake."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import torch
+import yaml
+
+from fineclipper.config import load_config
+from fineclipper.masks.labels import LABEL_INDEX, LABELS
+from fineclipper.masks.landmarks import LandmarkParser
+from fineclipper.masks.sam import PARTS, SamParser, build_sam, load_sam, sam_architecture
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def tiny_checkpoint(path: Path, iou: float, seed: int = 0) -> Path:
+    """A SAM-Tiny state dict whose IoU head predicts ``iou`` for every mask (a confident or an unsure SAM)."""
+    torch.manual_seed(seed)
+    sam = build_sam(sam_architecture("SAM-Tiny"))
+    head = sam.mask_decoder.iou_prediction_head.layers[-1]
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.constant_(head.bias, iou)
+    torch.save(sam.state_dict(), path)
+    return path
+
+
+def masks_config(checkpoint, **extra) -> dict:
+    masks = {"parser": "sam", "checkpoint": str(checkpoint), "model_type": "SAM-Tiny", **extra}
+    return load_config(overrides={"masks": masks, "train": {"enabled": False}})["masks"]
+
+
+@pytest.fixture(scope="module")
+def face_clip(astronaut_face):
+    from fineclipper.face.mesh import face_mesh_clip
+
+    frames = [np.roll(astronaut_face, s, axis=1) for s in (0, 3, 6)]
+    points, detected = face_mesh_clip(frames)
+    assert detected.all()
+    return frames, points
+
+
+def test_released_architectures_are_segment_anythings():
+    from segment_anything import sam_model_registry
+
+    for name in ("vit_b",):
+        ours = sum(p.numel() for p in build_sam(sam_architecture(name)).parameters())
+        theirs = sum(p.numel() for p in sam_model_registry[name]().parameters())
+        assert ours == theirs
+
+
+def test_broken_checkpoints_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="masks.checkpoint: no such file"):
+        load_sam(str(tmp_path / "sam.pt"), "SAM-Tiny")
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="garbage.pt is not a readable PyTorch state dict"):
+        load_sam(str(tmp_path / "garbage.pt"), "SAM-Tiny")
+    torch.save(build_sam({**sam_architecture("SAM-Tiny"), "encoder_depth": 1}).state_dict(), tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt does not fit a SAM SAM-Tiny"):
+        load_sam(str(tmp_path / "other.pt"), "SAM-Tiny")
+    with pytest.raises(ValueError, match="masks.checkpoint must name"):
+        load_sam(None, "vit_b")
+    with pytest.raises(ValueError, match="masks.model_type: 'vit_x'"):
+        sam_architecture("vit_x")
+
+
+def test_confident_sam_paints_every_part_and_the_hair(face_clip, tmp_path):
+    frames, points = face_clip
+    parser = SamParser(masks_config(tiny_checkpoint(tmp_path / "sam.pt", iou=0.9)))
+    maps, info = parser.parse(frames, points, (224, 224))
+    assert info == {"parts_from_sam": 3 * len(PARTS), "parts_from_polygons": 0, "parts_left_out": 0,
+                    "frames_without_landmarks": 0}
+    polygons = LandmarkParser()(points[0], (224, 224))
+    assert maps[0].dtype == np.uint8 and maps[0].max() < len(LABELS)
+    assert (maps[0] != polygons).mean() > 0.05  # SAM's masks, not the polygons
+    assert (maps[0] == LABEL_INDEX["hair"]).any() and not (polygons == LABEL_INDEX["hair"]).any()
+
+
+def test_unsure_sam_falls_back_to_the_polygons(face_clip, tmp_path):
+    frames, points = face_clip
+    parser = SamParser(masks_config(tiny_checkpoint(tmp_path / "sam.pt", iou=0.2), iou_threshold=0.7))
+    nan = np.full_like(points[:1], np.nan)
+    maps, info = parser.parse(frames + frames[:1], np.concatenate([points, nan]), (224, 224))
+    assert info == {"parts_from_sam": 0, "parts_from_polygons": 3 * (len(PARTS) - 1), "parts_left_out": 3,
+                    "frames_without_landmarks": 1}
+    assert all(np.array_equal(m, LandmarkParser()(p, (224, 224))) for m, p in zip(maps, points))
+    assert maps[3].max() == 0  # no landmarks: an empty map
+
+
+def test_a_failing_frame_is_a_failure_row_and_a_broken_checkpoint_stops_first(face_clip, tmp_path):
+    from fineclipper.io import npy_bytes, read_table, write_table
+    from fineclipper.stages import masks
+    from fineclipper.stages.frames import SCHEMA as FRAMES, encode_jpeg
+    from fineclipper.stages.landmarks import SCHEMA as LANDMARKS
+
+    frames, points = face_clip
+    jpegs = [encode_jpeg(f, 90) for f in frames]
+    rows = [{"id": "good", "jpegs": jpegs}, {"id": "broken", "jpegs": [jpegs[0], b"\xff\xd8 cut", jpegs[2]]}]
+    write_table(tmp_path / "frames.parquet", pa.Table.from_pylist(rows, schema=pa.schema([FRAMES.field("id"), FRAMES.field("jpegs")])))
+    write_table(tmp_path / "landmarks.parquet", pa.Table.from_pylist(
+        [{"id": r["id"], "landmarks": npy_bytes(points.astype(np.float16)), "detected": [True] * 3} for r in rows],
+        schema=pa.schema([LANDMARKS.field(k) for k in ("id", "landmarks", "detected")])))
+    out = [str(tmp_path / "masks.parquet"), str(tmp_path / "masks.failures.parquet")]
+    masks.run(str(tmp_path / "frames.parquet"), str(tmp_path / "landmarks.parquet"), *out,
+              masks_config(tiny_checkpoint(tmp_path / "sam.pt", iou=0.9)), progress=False)
+    assert [r["id"] for r in read_table(out[0]).to_pylist()] == ["good"]
+    (failure,) = read_table(out[1]).to_pylist()
+    assert failure["id"] == "broken" and "stored frame 1 cannot be decoded" in failure["reason"]
+    (tmp_path / "masks.parquet").unlink()
+    (tmp_path / "bad.pt").write_bytes(b"broken")
+    with pytest.raises(ValueError, match="bad.pt is not a readable PyTorch state dict"):
+        masks.run(str(tmp_path / "frames.parquet"), str(tmp_path / "landmarks.parquet"), *out,
+                  masks_config(tmp_path / "bad.pt"), progress=False)
+    assert not (tmp_path / "masks.parquet").exists()  # stopped before any video
+
+
+def snakemake(workdir: Path, *args: str) -> str:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def jobs(output: str) -> dict[str, int]:
+    if "Nothing to be done" in output:
+        return {}
+    return {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:", 1)[1], re.M) if k != "total"}
+
+
+def test_demo_shards_carry_sam_masks(tmp_path):
+    """Landmark polygons first; switching to SAM reruns masks and pack only, as GPU jobs, and the shards'
+    maps then come from SAM (hair, which polygons never paint) with the counts in each sample's metadata."""
+    from fineclipper.shards import decode_sample, iter_raw
+
+    config = {"demo": {"classes": ["neutral", "happiness"], "clips_per_class": 2, "test_per_class": 1, "frames": 8,
+                       "size": 160}, "chunk_size": 2, "frames": {"max_frames": 8}, "train": {"enabled": False}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "all")
+    config["masks"] = {"parser": "sam", "checkpoint": str(tiny_checkpoint(tmp_path / "sam.pt", iou=0.9)),
+                       "model_type": "SAM-Tiny"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    planned = snakemake(tmp_path, "all", "-n")
+    assert jobs(planned) == {"masks": 2, "pack": 2, "summary": 1, "all": 1}
+    assert re.search(r"rule masks:.*?resources:[^\n]*gpu=1", planned, re.S)
+    snakemake(tmp_path, "all")
+    for shard in sorted((tmp_path / "shards/demo").glob("*.tar")):
+        for raw in iter_raw(shard):
+            sample = decode_sample(raw)
+            values = np.unique(np.concatenate([m.ravel() for m in sample["masks"]]))
+            assert values.max() < len(LABELS) and LABEL_INDEX["hair"] in values
+            info = sample["meta"]["mask_info"]
+            assert info["parts_from_sam"] == len(PARTS) * len(sample["masks"]) and info["parts_from_polygons"] == 0
+    assert jobs(snakemake(tmp_path, "all", "-n")) == {}
+    json.loads((tmp_path / "results/demo/summary.json").read_text())
