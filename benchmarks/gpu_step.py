@@ -16,7 +16,7 @@ import time
 import torch
 
 from fineclipper.model import FineCLIPER, ModelConfig
-from fineclipper.train.loop import model_inputs
+from fineclipper.train.engine import model_inputs
 
 DFEW = ["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear"]
 

@@ -63,7 +63,7 @@ rule train:
         mem_mb=16000,
         gpu=1,
     shell:
-        "{PYTHON} -m fineclipper.train.loop --shards {input.shards:q} --classes {params.classes:q}"
+        "{PYTHON} -m fineclipper.train.main --shards {input.shards:q} --classes {params.classes:q}"
         " --out {params.out:q} --config {params.config:q} > {log:q} 2>&1"
 
 

@@ -50,7 +50,7 @@ def dry_run_train_config(workdir: Path, configfile: Path) -> dict:
            "--configfile", str(configfile), "-n", "-p", "--cores", "2", "all"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    command = next(line for line in result.stdout.splitlines() if "fineclipper.train.loop" in line)
+    command = next(line for line in result.stdout.splitlines() if "fineclipper.train.main" in line)
     return json.loads(command.split("--config '", 1)[1].split("' >", 1)[0])
 
 

@@ -128,7 +128,7 @@ def test_checkpoints_hold_tunable_weights_only(demo_run):
 
 
 def _train_cli(out, shards, config, nproc=None, timeout=600):
-    args = ["-m", "fineclipper.train.loop", "--shards", *shards, "--classes", json.dumps(CLASSES),
+    args = ["-m", "fineclipper.train.main", "--shards", *shards, "--classes", json.dumps(CLASSES),
             "--test-groups", "test", "--out", str(out), "--config", json.dumps(config)]
     cmd = [sys.executable, *args] if nproc is None else [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port", "29533", *args]

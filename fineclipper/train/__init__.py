@@ -1,1 +1,1 @@
-"""Training and evaluation over the shards: data pipeline, metrics, loop, checkpoints."""
+"""Training and evaluation over the shards: data pipeline, entry point, epoch engine, checkpoints, metrics."""

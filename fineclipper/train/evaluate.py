@@ -19,7 +19,8 @@ from ..datasets.classes import match_by_name
 from ..io import read_table, write_json
 from ..stages.common import read_chunk
 from .data import expand_shards, make_loader
-from .loop import build_model, load_checkpoint, predict, transform_for
+from .checkpoint import load_trained
+from .engine import predict, transform_for
 from .metrics import MISSING, coverage_scores, plot_confusion
 
 
@@ -37,9 +38,7 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
              classes: list[str] | None = None, batch_size: int = 8, workers: int = 2) -> dict:
     """Score a checkpoint on the clips the ``chunks`` manifests list, reading them from ``shards``."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    state = load_checkpoint(checkpoint, device)
-    model = build_model(state["model_config"], state["classes"], device)
-    model.load_tunable_state_dict(state["model"])
+    model, state = load_trained(checkpoint, device)
     zero_shot = classes is not None and list(classes) != list(state["classes"])
     if zero_shot:
         model.set_classes(classes)

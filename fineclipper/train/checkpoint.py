@@ -1,0 +1,42 @@
+"""Checkpoints: the tunable weights and what rebuilds the model around them, saved atomically and loaded
+safely (``weights_only=True``: tensors, numbers, strings, lists and dicts, nothing executable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..io import atomic_path
+from ..model import FineCLIPER, ModelConfig
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path, device="cpu") -> dict:
+    """A checkpoint's state; a missing file is a clear error naming it."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def build_model(model_cfg: dict, classes: list[str], device) -> FineCLIPER:
+    """A FineCLIPER from a ``train.model`` section (frozen CLIP built or loaded, adapters fresh)."""
+    return FineCLIPER(ModelConfig(**model_cfg), classes).to(device)
+
+
+def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:
+    """The model a checkpoint was trained as, with its tunable weights, and the checkpoint's state."""
+    state = load_checkpoint(path, device)
+    model = build_model(state["model_config"], state["classes"], device)
+    model.load_tunable_state_dict(state["model"])
+    return model, state
+
+
+def checkpoint_state(model: FineCLIPER, cfg: dict, epoch: int) -> dict:
+    """What ``best.pt`` holds: tunable weights, model config, classes, the epoch and the train settings."""
+    return {"model": model.tunable_state_dict(), "model_config": model.cfg.to_dict(), "classes": model.class_names,
+            "epoch": epoch, "train_config": {k: v for k, v in cfg.items() if k != "model"}}

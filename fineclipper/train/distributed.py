@@ -1,0 +1,37 @@
+"""Distributed set-up: join the process group torchrun describes (NCCL on GPUs, gloo on CPUs), or run alone."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """Join the process group torchrun describes (if any); return rank, world size and device."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+    if world > 1 and not torch.distributed.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    return rank, world, device
+
+
+def wrap_ddp(model: torch.nn.Module, world: int, device: torch.device) -> torch.nn.Module:
+    """The model wrapped for data-parallel training when there are several processes."""
+    if world == 1:
+        return model
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def barrier(world: int) -> None:
+    if world > 1:
+        torch.distributed.barrier()
+
+
+def cleanup() -> None:
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
