@@ -5,9 +5,9 @@
 
 import os
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from fineclipper.config import check_config
+from fineclipper.config import validate_config
 
 min_version("9.0")
 
@@ -19,8 +19,8 @@ if not workflow.overwrite_configfiles:
     configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
-validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"), set_default=True)
-check_config(config)
+# The schema (workflow/schemas/config.schema.yaml) fills in the defaults; then what it cannot check.
+validate_config(config)
 
 
 include: "rules/common.smk"

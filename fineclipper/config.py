@@ -13,21 +13,26 @@ SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 CONFIG_DIR = REPO_ROOT / "config"
 
 
-def _merge(base: dict, update: dict) -> dict:
+def merge(base: dict, update: dict) -> dict:
+    """``update`` merged into ``base``, dictionaries key by key (as Snakemake merges config files)."""
     out = dict(base)
     for key, value in update.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
 
 def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:
     """Merge YAML files (later ones win) and ``overrides`` over the schema's defaults, validate, check."""
-    from snakemake.utils import validate
-
     config: dict = {}
     for path in paths:
-        config = _merge(config, yaml.safe_load(Path(path).read_text()) or {})
-    config = _merge(config, overrides or {})
+        config = merge(config, yaml.safe_load(Path(path).read_text()) or {})
+    return validate_config(merge(config, overrides or {}))
+
+
+def validate_config(config: dict) -> dict:
+    """Validate against the schema (filling in its defaults) and check what the schema cannot say."""
+    from snakemake.utils import validate
+
     validate(config, str(SCHEMA), set_default=True)
     check_config(config)
     return config

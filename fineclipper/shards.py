@@ -79,6 +79,16 @@ def iter_raw(path: str | Path) -> Iterator[dict]:
     yield from wds.WebDataset(str(path), shardshuffle=False, empty_check=False)
 
 
+def iter_metadata(path: str | Path) -> Iterator[dict]:
+    """The ``json`` metadata of each sample of a shard, reading no image (tar headers are skipped over)."""
+    import tarfile
+
+    with tarfile.open(path) as tar:
+        for member in tar:
+            if member.name.endswith(".json"):
+                yield json.loads(tar.extractfile(member).read())
+
+
 def num_frames(raw: dict) -> int:
     return sum(1 for k in raw if k.endswith("." + FRAME_EXT) and k[:3].isdigit())
 

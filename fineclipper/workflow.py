@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import dataset_config_path, load_config
+from .config import dataset_config_path, load_config, merge, validate_config
 from .datasets import AnnotationError, build_manifest, class_names, plan_chunks, plan_runs
 from .io import write_json_if_changed
 
@@ -52,23 +52,70 @@ class DatasetPlan:
             write_json_if_changed(f"{self.config['results']}/{self.name}/chunks/{chunk}.json", {"chunk": chunk, "rows": rows})
 
 
+@dataclass(frozen=True)
+class Experiment:
+    """One training setting of the run, trained on every test group: its name, seed and train section."""
+
+    name: str
+    seed: int
+    train: dict
+
+    @property
+    def path(self) -> str:
+        """Where its outputs live below results/<dataset>/experiments/."""
+        return f"{self.name}/seed{self.seed}"
+
+
+def plan_experiments(config: dict) -> list[Experiment]:
+    """The run's experiments (config ``experiments``, ``select_experiments``), each with its own merged and
+    checked train section; none configured: ``main``, the train section as it is."""
+    entries = config["experiments"] or [{"name": "main"}]
+    names = [e["name"] for e in entries]
+    if len(set(names)) != len(names):
+        raise ValueError(f"experiments: names must differ, got {names}")
+    selected = config["select_experiments"]
+    unknown = sorted(set(selected or ()) - set(names))
+    if unknown:
+        raise ValueError(f"select_experiments: {unknown} are not experiments (they are {names})")
+    experiments = []
+    for entry in entries:
+        if selected is not None and entry["name"] not in selected:
+            continue
+        model = {k: entry[key] for key, k in (("variant", "variant"), ("backbone", "clip_model"), ("pretrained", "pretrained"))
+                 if key in entry}
+        train = merge(config["train"], merge(entry.get("train", {}), {"model": model}))
+        for seed in entry.get("seeds", [train["seed"]]):
+            checked = validate_config({**config, "train": {**train, "seed": seed}})["train"]
+            experiments.append(Experiment(entry["name"], seed, checked))
+    return experiments
+
+
 def plan_dataset(config: dict, tested: bool) -> DatasetPlan:
     """The manifest and chunk plan of a validated config; ``tested``: work out its test runs too."""
     rows = build_manifest(config)
     plan = DatasetPlan(config, class_names(config["dataset"], config["demo"]),
-                       plan_chunks(rows, config["chunk_size"], config["chunk_seed"]))
+                       plan_chunks(rows, config["chunk_size"], config["chunk_seed"], config["dataset"]["limit_per_group"]))
     if tested:
         plan.runs = plan_runs(plan.groups, config["dataset"]["test_groups"],
                               f"dataset.test_groups of {plan.name}")
     return plan
 
 
-def plan_workflow(config: dict) -> tuple[DatasetPlan, dict[str, DatasetPlan]]:
-    """The run's dataset and its zero-shot targets (name -> plan), every one checked and planned."""
+@dataclass
+class RunPlan:
+    """Everything a run works on: its dataset, the zero-shot targets (name -> plan), the experiments."""
+
+    primary: DatasetPlan
+    zero_shot: dict[str, DatasetPlan]
+    experiments: list[Experiment]
+
+
+def plan_workflow(config: dict) -> RunPlan:
+    """The run's dataset, its zero-shot targets and its experiments, every one checked and planned."""
     primary = plan_dataset(config, tested=config["train"]["enabled"])
-    targets: dict[str, DatasetPlan] = {}
     if not config["train"]["enabled"]:
-        return primary, targets
+        return RunPlan(primary, {}, [])
+    targets: dict[str, DatasetPlan] = {}
     for ref in config["train"]["zero_shot"]:
         roots = {k: config[k] for k in OUTPUT_ROOTS}  # built under this run's output folders
         target = plan_dataset(load_config(dataset_config_path(ref), overrides=roots), tested=True)
@@ -76,4 +123,4 @@ def plan_workflow(config: dict) -> tuple[DatasetPlan, dict[str, DatasetPlan]]:
             raise AnnotationError(f"train.zero_shot: {ref!r} names dataset {target.name!r} twice (a zero-shot "
                                   "target must be another dataset than the one trained on)")
         targets[target.name] = target
-    return primary, targets
+    return RunPlan(primary, targets, plan_experiments(config))

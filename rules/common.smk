@@ -10,7 +10,8 @@ from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.workflow import plan_workflow
 
 PYTHON = sys.executable
-PRIMARY, ZERO_SHOT = plan_workflow(config)
+PLAN = plan_workflow(config)
+PRIMARY, ZERO_SHOT = PLAN.primary, PLAN.zero_shot
 DATASETS = {PRIMARY.name: PRIMARY, **ZERO_SHOT}
 RESULTS_ROOT, SHARDS_ROOT, LOGS_ROOT = config["results"], config["shards"], config["logs"]
 # The run's own dataset: training, evaluation and the report live under it.

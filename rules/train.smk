@@ -1,14 +1,16 @@
-# The FineCLIPER model: one training run per test group (DFEW, MAFW: fold k tests on group k; otherwise the
-# test group, or dataset.test_groups), evaluated on every listed clip of its test group, and zero-shot on
-# the test groups of other datasets (train.zero_shot).
+# The FineCLIPER model: every experiment (config `experiments`) trained with each of its seeds once per test
+# group (DFEW, MAFW: fold k tests on group k; otherwise the test group, or dataset.test_groups), evaluated on
+# every listed clip of its test group and zero-shot on other datasets' test groups (train.zero_shot), and a
+# report that sets the results beside the paper's.
 
-TRAIN_DIR = f"{RESULTS}/train"
-EVAL_DIR = f"{RESULTS}/eval"
-# What a training run depends on: not whether it runs (enabled) or what it is evaluated on afterwards.
-TRAIN_PARAMS = json.dumps({k: v for k, v in config["train"].items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
+EXPERIMENTS = {e.path: e for e in PLAN.experiments}  # "<name>/seed<k>" -> Experiment
+RUN_DIR = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
+REPORT_DIR = f"{RESULTS}/report"
 
 
 wildcard_constraints:
+    experiment="|".join(re.escape(e.name) for e in PLAN.experiments) or "^$",
+    seed=r"\d+",
     run="|".join(re.escape(run) for run in PRIMARY.runs) or "^$",
     target="|".join(re.escape(name) for name in ZERO_SHOT) or "^$",
 
@@ -16,7 +18,18 @@ wildcard_constraints:
 def train_targets():
     if not PRIMARY.runs:
         return []
-    return [f"{EVAL_DIR}/summary.json"]
+    return [f"{REPORT_DIR}/report.html"]
+
+
+def experiment(wildcards):
+    return EXPERIMENTS[f"{wildcards.experiment}/seed{wildcards.seed}"]
+
+
+def train_params(wildcards):
+    """What a training run depends on: its experiment's train section, not whether it runs or is
+    evaluated zero-shot afterwards."""
+    train = experiment(wildcards).train
+    return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
 
 
 def run_chunks(run, tested):
@@ -42,22 +55,27 @@ def evaluation_inputs(tested):
     return {kind: inputs(kind) for kind in ("shards", "chunks", "failures")}
 
 
+def run_outputs(name):
+    """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"."""
+    return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in PRIMARY.runs]
+
+
 rule train:
     input:
         shards=lambda wildcards: shard_paths(PRIMARY, run_chunks(wildcards.run, tested=False)),
     output:
-        best=f"{TRAIN_DIR}/{{run}}/best.pt",
-        last=f"{TRAIN_DIR}/{{run}}/last.pt",
-        summary=f"{TRAIN_DIR}/{{run}}/train_summary.json",
-        metrics=f"{TRAIN_DIR}/{{run}}/metrics.jsonl",
+        best=f"{RUN_DIR}/train/{{run}}/best.pt",
+        last=f"{RUN_DIR}/train/{{run}}/last.pt",
+        summary=f"{RUN_DIR}/train/{{run}}/train_summary.json",
+        metrics=f"{RUN_DIR}/train/{{run}}/metrics.jsonl",
     params:
-        config=TRAIN_PARAMS,
+        config=train_params,
         classes=json.dumps(PRIMARY.classes),
-        out=lambda wildcards: f"{TRAIN_DIR}/{wildcards.run}",
+        out=lambda wildcards, output: os.path.dirname(output.best),
     log:
-        f"{LOGS}/train/{{run}}.log",
+        f"{LOGS}/train/{{experiment}}/seed{{seed}}/{{run}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train/{{run}}.tsv"
+        f"{RESULTS}/benchmarks/train/{{experiment}}/seed{{seed}}/{{run}}.tsv"
     threads: 8  # loader workers and intra-op threads; capped at --cores locally
     resources:
         mem_mb=16000,
@@ -69,17 +87,17 @@ rule train:
 
 rule evaluate:
     input:
-        checkpoint=f"{TRAIN_DIR}/{{run}}/best.pt",
+        checkpoint=f"{RUN_DIR}/train/{{run}}/best.pt",
         **evaluation_inputs(lambda wildcards: (PRIMARY, PRIMARY.runs[wildcards.run])),
     output:
-        metrics=f"{EVAL_DIR}/{{run}}/metrics.json",
-        plot=f"{EVAL_DIR}/{{run}}/confusion.png",
+        metrics=f"{RUN_DIR}/eval/{{run}}/metrics.json",
+        plot=f"{RUN_DIR}/eval/{{run}}/confusion.png",
     params:
         out=lambda wildcards, output: os.path.dirname(output.metrics),
     log:
-        f"{LOGS}/evaluate/{{run}}.log",
+        f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{run}}.tsv"
+        f"{RESULTS}/benchmarks/evaluate/{{experiment}}/seed{{seed}}/{{run}}.tsv"
     threads: 8
     resources:
         mem_mb=8000,
@@ -91,18 +109,18 @@ rule evaluate:
 
 rule zero_shot:
     input:
-        checkpoint=f"{TRAIN_DIR}/{{run}}/best.pt",
+        checkpoint=f"{RUN_DIR}/train/{{run}}/best.pt",
         **evaluation_inputs(lambda wildcards: (ZERO_SHOT[wildcards.target], ZERO_SHOT[wildcards.target].test_groups)),
     output:
-        metrics=f"{EVAL_DIR}/{{run}}/zero_shot_{{target}}/metrics.json",
-        plot=f"{EVAL_DIR}/{{run}}/zero_shot_{{target}}/confusion.png",
+        metrics=f"{RUN_DIR}/eval/{{run}}/zero_shot_{{target}}/metrics.json",
+        plot=f"{RUN_DIR}/eval/{{run}}/zero_shot_{{target}}/confusion.png",
     params:
         classes=lambda wildcards: json.dumps(ZERO_SHOT[wildcards.target].classes),
         out=lambda wildcards, output: os.path.dirname(output.metrics),
     log:
-        f"{LOGS}/evaluate/{{run}}_zero_shot_{{target}}.log",
+        f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}_zero_shot_{{target}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{run}}_zero_shot_{{target}}.tsv"
+        f"{RESULTS}/benchmarks/evaluate/{{experiment}}/seed{{seed}}/{{run}}_zero_shot_{{target}}.tsv"
     threads: 8
     resources:
         mem_mb=8000,
@@ -115,12 +133,19 @@ rule zero_shot:
 
 rule report:
     input:
-        metrics=[f"{EVAL_DIR}/{run}/metrics.json" for run in PRIMARY.runs],
-        zero_shot=[f"{EVAL_DIR}/{run}/zero_shot_{t}/metrics.json" for run in PRIMARY.runs for t in ZERO_SHOT],
+        metrics=run_outputs("eval/{run}/metrics.json"),
+        curves=run_outputs("train/{run}/metrics.jsonl"),
+        zero_shot=[m for t in ZERO_SHOT for m in run_outputs(f"eval/{{run}}/zero_shot_{t}/metrics.json")],
+        preprocessing=summary_path(PRIMARY.name),
     output:
-        f"{EVAL_DIR}/summary.json",
+        html=f"{REPORT_DIR}/report.html",
+        summary=f"{REPORT_DIR}/summary.json",
+    params:
+        dataset=PRIMARY.name,
+        paper=os.path.join(workflow.basedir, "resources/paper_results.yaml"),
     log:
-        f"{LOGS}/evaluate/report.log",
+        f"{LOGS}/report.log",
     shell:
-        "{PYTHON} -m fineclipper.train.report --metrics {input.metrics:q} --zero-shot {input.zero_shot:q}"
-        " --output {output:q} 2>&1 | tee {log:q}"
+        "{PYTHON} -m fineclipper.train.report --dataset {params.dataset} --metrics {input.metrics:q}"
+        " --curves {input.curves:q} --zero-shot {input.zero_shot:q} --preprocessing {input.preprocessing:q}"
+        " --paper {params.paper:q} --output {output.summary:q} --html {output.html:q} 2>&1 | tee {log:q}"

@@ -16,7 +16,7 @@ def test_default_workflow_learns_the_demo(tmp_path):
            "--cores", "2", "all"]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    metrics = json.loads((tmp_path / "results/demo/eval/test/metrics.json").read_text())
+    metrics = json.loads((tmp_path / "results/demo/experiments/main/seed0/eval/test/metrics.json").read_text())
     print(f"demo test UAR {metrics['uar']:.3f} WAR {metrics['war']:.3f} on {metrics['samples']} clips")
     assert metrics["listed"] == metrics["evaluated"] == 20 and metrics["uar"] >= 0.85  # chance is 0.25
     again = subprocess.run([*cmd, "-n"], capture_output=True, text=True)

@@ -18,6 +18,7 @@ from fineclipper.datasets.classes import match_by_name
 from fineclipper.datasets.foldlists import SPECS, read_fold_lists
 from fineclipper.datasets.manifest import plan_chunks
 from fineclipper.train.metrics import MISSING, coverage_scores
+from fineclipper.workflow import plan_experiments
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,32 +45,51 @@ def test_the_fold_lists_ship_with_the_project(monkeypatch, tmp_path):
     assert annotations_folder("resources/annotations/dfer-clip") == tmp_path
 
 
-def dry_run_train_config(workdir: Path, configfile: Path) -> dict:
-    """The train section a dry run passes to the first `train` job of this config file."""
+def dry_run_train_configs(workdir: Path, configfile: Path, *args: str) -> list[dict]:
+    """The train sections a dry run passes to the `train` jobs of this config file."""
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), "-n", "-p", "--cores", "2", "all"]
+           "--configfile", str(configfile), "-n", "-p", "--cores", "2", "all", *args]
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
-    command = next(line for line in result.stdout.splitlines() if "fineclipper.train.main" in line)
-    return json.loads(command.split("--config '", 1)[1].split("' >", 1)[0])
+    commands = [line for line in result.stdout.splitlines() if "fineclipper.train.main" in line]
+    return [json.loads(c.split("--config '", 1)[1].split("' >", 1)[0]) for c in commands]
 
 
-@pytest.mark.parametrize("dataset", ["dfew", "ferv39k", "mafw"])
-def test_dataset_runs_get_their_own_settings_not_the_demos(tmp_path, dataset):
+def canonical(train: dict) -> str:
+    return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
+
+
+@pytest.mark.parametrize("dataset, folds", [("dfew", 5), ("ferv39k", 1), ("mafw", 5)])
+def test_dataset_runs_get_their_own_settings_not_the_demos(tmp_path, dataset, folds):
+    """Every train job gets the schema's defaults plus the dataset's file plus its experiment, nothing of the demo."""
     configfile = REPO / "config" / f"{dataset}.yaml"
-    expected = load_config(configfile)["train"]
-    passed = dry_run_train_config(tmp_path, configfile)
-    assert passed == {k: v for k, v in expected.items() if k not in ("enabled", "zero_shot")}
+    config = load_config(configfile)
+    experiments = plan_experiments(config)
+    passed = dry_run_train_configs(tmp_path, configfile)
+    assert sorted(canonical(p) for p in passed) == sorted(canonical(e.train) for e in experiments for _ in range(folds))
+    assert {e.name for e in experiments} >= {"base-b16", "star-b16", "plus-b16", "starplus-b16"}
+    assert len({e.seed for e in experiments}) >= 3  # seeds: at least three by default
     demo = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["train"]
-    assert passed["model"]["clip_model"] == "ViT-B-16" != demo["model"]["clip_model"]
-    assert "visual_adapter_ratio" not in passed["model"] and passed["augment"] != demo["augment"]
-    frames = load_config(configfile)["frames"]
-    assert frames["crop"] == "none" and frames["max_frames"] >= passed["model"]["num_frames"]
+    for p in passed:
+        assert p["model"]["clip_model"].startswith("ViT-") and p["augment"] != demo["augment"]
+        assert "visual_adapter_ratio" not in p["model"] and p["epochs"] == config["train"]["epochs"]
+    assert config["frames"]["crop"] == "none" and config["frames"]["max_frames"] >= 16
 
 
 def test_the_demo_runs_without_a_configfile(tmp_path):
-    passed = dry_run_train_config(tmp_path, REPO / "config" / "config.yaml")
+    (passed,) = dry_run_train_configs(tmp_path, REPO / "config" / "config.yaml")
     assert passed["model"]["clip_model"] == "FC-Tiny" and passed["epochs"] == 40
+
+
+def test_experiments_expand_and_a_subset_is_selected(tmp_path):
+    configfile = REPO / "config" / "mafw.yaml"
+    passed = dry_run_train_configs(tmp_path, configfile, "--config", 'select_experiments=["plus-b16"]')
+    assert len(passed) == 3 * 5 and {p["model"]["variant"] for p in passed} == {"plus"}
+    assert sorted({p["seed"] for p in passed}) == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"select_experiments: \['nope'\] are not experiments"):
+        plan_experiments(load_config(configfile, overrides={"select_experiments": ["nope"]}))
+    with pytest.raises(ValueError, match="train.model: unknown key"):
+        plan_experiments(load_config(overrides={"experiments": [{"name": "x", "train": {"model": {"ratio": 1}}}]}))
 
 
 def test_test_groups():

@@ -110,18 +110,31 @@ def demo_run(tmp_path_factory):
     return workdir
 
 
+RUN = "results/demo/experiments/main/seed0"
+REPORT = "results/demo/report"
+
+
 def test_workflow_trains_and_evaluates(demo_run):
-    metrics = json.loads((demo_run / "results/demo/eval/test/metrics.json").read_text())
+    metrics = json.loads((demo_run / RUN / "eval/test/metrics.json").read_text())
     assert metrics["listed"] == metrics["evaluated"] == 4 and set(metrics) >= {"uar", "war", "per_class_recall", "confusion"}
-    assert (demo_run / "results/demo/eval/test/confusion.png").stat().st_size > 1000
-    summary = json.loads((demo_run / "results/demo/eval/summary.json").read_text())
-    assert summary["runs"]["test"]["uar"] == metrics["uar"]
-    lines = (demo_run / "results/demo/train/test/metrics.jsonl").read_text().splitlines()
+    assert (demo_run / RUN / "eval/test/confusion.png").stat().st_size > 1000
+    summary = json.loads((demo_run / REPORT / "summary.json").read_text())
+    assert summary["experiments"]["main"]["per_run"]["test"]["uar"]["mean"] == metrics["uar"]
+    lines = (demo_run / RUN / "train/test/metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
 
 
+def test_the_report_holds_the_table_and_the_figures(demo_run):
+    page = (demo_run / REPORT / "report.html").read_text()
+    assert "Ours beside the paper" in page and "<b>main</b> (ours)" in page and "4/4 (100.0%)" in page
+    # per-class recall, a confusion matrix, the curves, the preprocessing panel
+    assert page.count('<img alt="figure" src="data:image/png;base64,') == 4
+    for heading in ("Per-class recall", "Confusion matrices", "Training and validation", "Zero-shot", "Preprocessing"):
+        assert f"<h2>{heading}</h2>" in page
+
+
 def test_checkpoints_hold_tunable_weights_only(demo_run):
-    path = demo_run / "results/demo/train/test/best.pt"
+    path = demo_run / RUN / "train/test/best.pt"
     state = torch.load(path, weights_only=True)
     assert state["classes"] == CLASSES and not any(k.startswith("clip.") for k in state["model"])
     assert path.stat().st_size < 5_000_000
@@ -209,7 +222,7 @@ def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
     assert jobs["frames"] == "2"  # the other dataset's test chunks only: its train group is not built
     snakemake_jobs(demo_run, "zs.yaml", dry=False)
 
-    metrics = json.loads((demo_run / "results/demo/eval/test/zero_shot_other/metrics.json").read_text())
+    metrics = json.loads((demo_run / RUN / "eval/test/zero_shot_other/metrics.json").read_text())
     tested = [label for _, label, group in OTHER_CLIPS if group == "test"]
     assert metrics["zero_shot"] and metrics["classes"] == OTHER_CLASSES
     assert metrics["support"] == {c: tested.count(c) for c in OTHER_CLASSES}  # "fear": 0, "sad": 2, ...
@@ -221,8 +234,8 @@ def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
     assert metrics["war"] == pytest.approx(correct / 7)  # the missing clip counts as wrong
     assert metrics["per_class_recall"]["sad"] <= 0.5 and metrics["per_class_recall"]["fear"] is None
     assert set(metrics["seen_classes"]) == {"anger", "neutral", "happy"}  # happy is the demo's happiness
-    summary = json.loads((demo_run / "results/demo/eval/summary.json").read_text())
-    assert summary["zero_shot"]["other"]["mean"]["listed"] == 7
+    summary = json.loads((demo_run / REPORT / "summary.json").read_text())
+    assert summary["zero_shot"]["other"]["main"]["listed"] == 7
 
 
 def _shard(path, samples):

@@ -56,11 +56,12 @@ def _hash(seed: int, key: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest(), "big")
 
 
-def plan_chunks(rows: list[dict], chunk_size: int, seed: int = 0) -> dict[str, list[dict]]:
+def plan_chunks(rows: list[dict], chunk_size: int, seed: int = 0, limit: int | None = None) -> dict[str, list[dict]]:
     """Split rows into chunks of at most ``chunk_size`` videos; a chunk never mixes groups.
 
     Within each group rows are in :func:`stratified_order`, so every chunk (and shard) holds about the
-    group's class mix. Chunk ids are ``<group>-<NNNN>``.
+    group's class mix; ``limit`` keeps the first that many of each group (a class-mixed sample, for a
+    trial run). Chunk ids are ``<group>-<NNNN>``.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -69,7 +70,7 @@ def plan_chunks(rows: list[dict], chunk_size: int, seed: int = 0) -> dict[str, l
         by_group[r["group"]].append(r)
     chunks = {}
     for group in sorted(by_group):
-        members = stratified_order(by_group[group], seed)
+        members = stratified_order(by_group[group], seed)[:limit]
         for i in range(0, len(members), chunk_size):
             chunks[f"{group}-{i // chunk_size:04d}"] = members[i : i + chunk_size]
     return chunks

@@ -8,21 +8,41 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from ..io import read_table, write_json
-from ..shards import iter_raw
+from ..shards import iter_metadata
 from .common import read_chunk
 
 
+def distribution(values: list[float], bins) -> dict:
+    """Quartiles and a histogram of per-clip values."""
+    if not values:
+        return {"count": 0}
+    counts, edges = np.histogram(values, bins=bins)
+    q = np.percentile(values, [0, 25, 50, 75, 100])
+    return {"count": len(values), "min": float(q[0]), "q1": float(q[1]), "median": float(q[2]), "q3": float(q[3]),
+            "max": float(q[4]), "histogram": {"edges": edges.tolist(), "counts": counts.tolist()}}
+
+
 def summarize(chunks: list[str], shards: list[str], failures: list[str]) -> dict:
-    """Count videos, packed samples and failures per group; list failure reasons by stage."""
+    """Count videos, packed samples and failures per group; list failure reasons by stage; describe the
+    packed clips (stored frames, face and landmark detection, unreadable frames)."""
     total, packed, failed = Counter(), Counter(), Counter()
     reasons: Counter = Counter()
     examples = []
+    frames, landmark_rates, face_found, unreadable = [], [], Counter(), 0
     for chunk_path, shard, fail in zip(chunks, shards, failures):
         chunk = read_chunk(chunk_path)
         group = chunk["rows"][0]["group"] if chunk["rows"] else "?"
         total[group] += len(chunk["rows"])
-        packed[group] += sum(1 for _ in iter_raw(shard))
+        for meta in iter_metadata(shard):
+            packed[group] += 1
+            frames.append(len(meta["frame_indices"]))
+            landmark_rates.append(meta["detection_rate"])
+            face_found[{True: "found", False: "not found (whole frames kept)", None: "not searched (crop: none)"}[
+                meta.get("face_found")]] += 1
+            unreadable += meta.get("unreadable_frames", 0)
         for f in read_table(fail).to_pylist():
             failed[group] += 1
             reasons[f"{f['stage']}: {f['reason'].split(':')[0]}"] += 1
@@ -31,7 +51,10 @@ def summarize(chunks: list[str], shards: list[str], failures: list[str]) -> dict
     n, bad = sum(total.values()), sum(failed.values())
     return {"videos": n, "packed": sum(packed.values()), "failed": bad, "failed_fraction": bad / max(1, n),
             "groups": {g: {"videos": total[g], "packed": packed[g], "failed": failed[g]} for g in sorted(total)},
-            "failure_reasons": dict(reasons.most_common()), "failure_examples": examples}
+            "failure_reasons": dict(reasons.most_common()), "failure_examples": examples,
+            "frames_per_clip": distribution(frames, bins=min(20, max(frames, default=1))),
+            "landmark_detection_rate": distribution(landmark_rates, bins=np.linspace(0, 1, 11)),
+            "face_detector": dict(face_found), "unreadable_frames": unreadable}
 
 
 def main() -> None:

@@ -71,7 +71,9 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
     for name, subset in (("seen", seen), ("unseen", [c for c in model.class_names if c not in seen])):
         present = [recalls[c] for c in subset if recalls[c] is not None]
         result[f"uar_{name}_classes"] = float(np.mean(present)) if present else None
+    model_cfg = state["model_config"]
     result.update(checkpoint=str(checkpoint), zero_shot=zero_shot, trained_classes=state["classes"],
+                  model={k: model_cfg[k] for k in ("variant", "clip_model", "pretrained")},
                   seen_classes=seen, missing=missing, predictions={k: predicted[k] for k in sorted(predicted)})
     out = Path(out)
     write_json(out / "metrics.json", result)

@@ -51,35 +51,44 @@ def coverage_scores(labels, predictions, class_names: list[str]) -> dict:
     return result
 
 
-def plot_confusion(result: dict, path: str | Path, title: str) -> None:
-    """Row-normalised confusion matrix as a PNG, counts in the cells; a "missing" column when clips of the
-    list have no prediction."""
+def confusion_figure(classes: list[str], confusion, missing, title: str):
+    """A row-normalised confusion matrix with counts in the cells, and a "missing" column when clips of
+    the list have no prediction; a matplotlib Figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..io import atomic_path
-
-    names = result["classes"]
-    matrix = np.array(result["confusion"], float)
-    missing = np.array([result["missing_per_class"][c] for c in names], float)[:, None]
-    columns = list(names)
+    matrix = np.array(confusion, float)
+    missing = np.array(missing, float)[:, None]
+    columns = list(classes)
     if missing.any():
         matrix, columns = np.concatenate([matrix, missing], 1), columns + ["(missing)"]
     norm = matrix / np.maximum(1, matrix.sum(1, keepdims=True))
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(columns), 0.8 + 0.7 * len(names)))
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(columns), 0.8 + 0.7 * len(classes)))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    for i in range(len(names)):
+    for i in range(len(classes)):
         for j in range(len(columns)):
             ax.text(j, i, int(matrix[i, j]), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black")
     ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right")
-    ax.set_yticks(range(len(names)), names)
+    ax.set_yticks(range(len(classes)), classes)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    coverage = f"{result['evaluated']}/{result['listed']} clips evaluated" if "listed" in result else f"n={result['samples']}"
-    ax.set_title(f"{title}\nUAR {result['uar']:.3f}  WAR {result['war']:.3f}  ({coverage})")
+    ax.set_title(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_confusion(result: dict, path: str | Path, title: str) -> None:
+    """An evaluation's confusion matrix as a PNG, with UAR, WAR and coverage in the title."""
+    import matplotlib.pyplot as plt
+
+    from ..io import atomic_path
+
+    names = result["classes"]
+    coverage = f"{result['evaluated']}/{result['listed']} clips evaluated" if "listed" in result else f"n={result['samples']}"
+    fig = confusion_figure(names, result["confusion"], [result["missing_per_class"][c] for c in names],
+                           f"{title}\nUAR {result['uar']:.3f}  WAR {result['war']:.3f}  ({coverage})")
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)

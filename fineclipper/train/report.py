@@ -1,5 +1,8 @@
-"""Aggregate the per-run test metrics as the field reports them: UAR and WAR per fold and their mean over
-folds, each beside its coverage of the listed test clips; zero-shot results per target dataset."""
+"""The run's results as the field reports them, beside the paper's: per experiment, UAR and WAR per fold
+(mean and standard deviation over seeds), the mean over folds per seed, then mean and standard deviation
+over seeds; each with its coverage of the listed test clips. Zero-shot the same way per target dataset.
+Writes ``summary.json`` and a self-contained HTML page (tables, per-class recall, confusion matrices,
+training curves, preprocessing statistics)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import yaml
 
-from ..io import write_json
+from ..io import write_bytes, write_json
 
 FIGURES = ("uar", "war", "uar_evaluated", "war_evaluated")
 
@@ -21,42 +25,134 @@ def headline(metrics: dict) -> dict:
     return {**{k: figures[k] for k in FIGURES}, "listed": metrics["listed"], "evaluated": metrics["evaluated"]}
 
 
-def mean_of(runs: dict) -> dict:
-    return {**{k: float(np.mean([r[k] for r in runs.values()])) for k in FIGURES},
-            "listed": sum(r["listed"] for r in runs.values()), "evaluated": sum(r["evaluated"] for r in runs.values())}
+def run_of(path: str | Path) -> tuple[str, int, str]:
+    """(experiment, seed, run) of an output under ``experiments/<name>/seed<k>/{eval,train}/<run>/``."""
+    parts = Path(path).parts
+    i = parts.index("experiments")
+    return parts[i + 1], int(parts[i + 2].removeprefix("seed")), parts[i + 4]
 
 
-def aggregate(metrics: list[str], zero_shot: list[str]) -> dict:
-    runs = {Path(m).parent.name: headline(json.loads(Path(m).read_text())) for m in metrics}
-    summary = {"runs": runs, "mean": mean_of(runs)}
-    targets: dict[str, dict] = {}
-    for m in zero_shot:
-        path = Path(m)
-        target = path.parent.name.removeprefix("zero_shot_")
-        targets.setdefault(target, {})[path.parent.parent.name] = headline(json.loads(path.read_text()))
-    if targets:
-        summary["zero_shot"] = {t: {"runs": r, "mean": mean_of(r)} for t, r in sorted(targets.items())}
-    return summary
+def mean_sd(values: list[float]) -> dict:
+    """Mean and sample standard deviation (None with one value)."""
+    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+            "n": len(values)}
 
 
-def line(name: str, r: dict) -> str:
-    return (f"{name}: UAR {r['uar']:.4f}  WAR {r['war']:.4f}  ({r['evaluated']}/{r['listed']} listed clips evaluated;"
-            f" over the evaluated clips alone UAR {r['uar_evaluated']:.4f}  WAR {r['war_evaluated']:.4f})")
+def aggregate_runs(results: dict[tuple[str, int, str], dict]) -> dict:
+    """Per experiment: per run (fold) mean +- sd over seeds; per seed the mean over runs; then the
+    mean +- sd over seeds of those means; coverage summed over every run and seed."""
+    out = {}
+    for name in sorted({e for e, _, _ in results}):
+        mine = {(s, r): m for (e, s, r), m in results.items() if e == name}
+        seeds, runs = sorted({s for s, _ in mine}), sorted({r for _, r in mine})
+        per_seed = {s: {k: float(np.mean([mine[s, r][k] for r in runs if (s, r) in mine])) for k in FIGURES}
+                    for s in seeds}
+        out[name] = {
+            "seeds": seeds, "runs": runs,
+            "per_run": {r: {**{k: mean_sd([mine[s, r][k] for s in seeds if (s, r) in mine]) for k in FIGURES},
+                            "listed": sum(mine[s, r]["listed"] for s in seeds if (s, r) in mine),
+                            "evaluated": sum(mine[s, r]["evaluated"] for s in seeds if (s, r) in mine)} for r in runs},
+            "per_seed": per_seed,
+            "mean": {k: mean_sd([per_seed[s][k] for s in seeds]) for k in FIGURES},
+            "listed": sum(m["listed"] for m in mine.values()), "evaluated": sum(m["evaluated"] for m in mine.values()),
+        }
+    return out
+
+
+def class_results(metrics: dict[tuple[str, int, str], dict]) -> dict:
+    """Per experiment: per-class recall averaged over runs and seeds, and the confusion matrix summed."""
+    out = {}
+    for name in sorted({e for e, _, _ in metrics}):
+        mine = [m for (e, _, _), m in metrics.items() if e == name]
+        classes = mine[0]["classes"]
+        recall = {c: [m["per_class_recall"][c] for m in mine if m["per_class_recall"][c] is not None] for c in classes}
+        confusion = np.sum([m["confusion"] for m in mine], axis=0)
+        missing = [sum(m["missing_per_class"][c] for m in mine) for c in classes]
+        out[name] = {"classes": classes, "recall": {c: float(np.mean(v)) if v else None for c, v in recall.items()},
+                     "confusion": confusion.tolist(), "missing": missing, "model": mine[0].get("model", {})}
+    return out
+
+
+def curves(paths: list[str]) -> dict:
+    """Per experiment and (seed, run): the epoch records of ``metrics.jsonl``."""
+    out: dict = {}
+    for path in paths:
+        name, seed, run = run_of(path)
+        records = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        out.setdefault(name, {})[f"seed{seed}/{run}"] = records
+    return out
+
+
+PAPER_KEYS = ("method", "variant", "backbone", "setting", "train_on", "source")
+
+
+def paper_rows(paper: str | Path, dataset: str, zero_shot_targets=()) -> tuple[list[dict], list[dict], dict]:
+    """From resources/paper_results.yaml: the published results on this dataset; the zero-shot results
+    of models trained on it, on each target (``target`` added); and the sources."""
+    data = yaml.safe_load(Path(paper).read_text())
+    rows = [{**{k: r.get(k) for k in PAPER_KEYS}, **r[dataset]} for r in data["results"] if isinstance(r.get(dataset), dict)]
+    zero_shot = [{**{k: r.get(k) for k in PAPER_KEYS}, "target": t, **r[t]} for r in data["results"] for t in zero_shot_targets
+                 if r.get("setting") == "zero-shot" and r.get("train_on") == dataset and isinstance(r.get(t), dict)]
+    return rows, zero_shot, data.get("sources", {})
+
+
+def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], zero_shot: list[str],
+              preprocessing: str, paper: str) -> dict:
+    """Everything the report shows, as one JSON-able dict."""
+    loaded = {run_of(p): json.loads(Path(p).read_text()) for p in metrics}
+    zs: dict[str, dict] = {}
+    for p in zero_shot:
+        target = Path(p).parent.name.removeprefix("zero_shot_")
+        zs.setdefault(target, {})[run_of(Path(p).parent)] = headline(json.loads(Path(p).read_text()))
+    rows, zero_shot_rows, sources = paper_rows(paper, dataset, zs)
+    return {
+        "dataset": dataset,
+        "experiments": aggregate_runs({k: headline(m) for k, m in loaded.items()}),
+        "classes": class_results(loaded),
+        "zero_shot": {t: aggregate_runs(r) for t, r in sorted(zs.items())},
+        "curves": curves(curve_paths),
+        "preprocessing": json.loads(Path(preprocessing).read_text()),
+        "paper": rows, "paper_zero_shot": zero_shot_rows, "sources": sources,
+    }
+
+
+def pm(figure: dict, scale: float = 100) -> str:
+    """``mean +- sd`` in percent."""
+    sd = f" ± {figure['sd'] * scale:.2f}" if figure.get("sd") is not None else ""
+    return f"{figure['mean'] * scale:.2f}{sd}"
+
+
+def lines(summary: dict) -> list[str]:
+    """The summary as text, coverage beside every number."""
+    out = []
+    sections = [("", summary["experiments"])] + [(f"zero-shot on {t}, ", e) for t, e in summary["zero_shot"].items()]
+    for title, experiments in sections:
+        for name, e in experiments.items():
+            for run, r in e["per_run"].items():
+                out.append(f"{title}{name} {run}: UAR {pm(r['uar'])}  WAR {pm(r['war'])}  "
+                           f"({r['evaluated']}/{r['listed']} listed clips evaluated)")
+            out.append(f"{title}{name} mean over {len(e['runs'])} run(s), {len(e['seeds'])} seed(s): "
+                       f"UAR {pm(e['mean']['uar'])}  WAR {pm(e['mean']['war'])}  ({e['evaluated']}/{e['listed']} listed "
+                       f"clips evaluated; over the evaluated alone UAR {pm(e['mean']['uar_evaluated'])})")
+    return out
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--metrics", nargs="+", required=True)
-    parser.add_argument("--zero-shot", nargs="*", default=[])
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--metrics", nargs="+", required=True, help="eval/<run>/metrics.json of every run")
+    parser.add_argument("--curves", nargs="*", default=[], help="train/<run>/metrics.jsonl of every run")
+    parser.add_argument("--zero-shot", nargs="*", default=[], help="eval/<run>/zero_shot_<target>/metrics.json")
+    parser.add_argument("--preprocessing", required=True, help="the dataset's results/<dataset>/summary.json")
+    parser.add_argument("--paper", required=True, help="published results (resources/paper_results.yaml)")
+    parser.add_argument("--output", required=True, help="summary.json")
+    parser.add_argument("--html", required=True, help="report.html")
     args = parser.parse_args(argv)
-    summary = aggregate(args.metrics, args.zero_shot)
-    lines = [line(name, r) for name, r in summary["runs"].items()]
-    lines.append(line(f"mean over {len(summary['runs'])} run(s)", summary["mean"]))
-    for target, result in summary.get("zero_shot", {}).items():
-        lines += [line(f"zero-shot on {target}, {name}", r) for name, r in result["runs"].items()]
-        lines.append(line(f"zero-shot on {target}, mean", result["mean"]))
-    print("\n".join(lines))
+    from .report_html import render
+
+    summary = aggregate(args.dataset, args.metrics, args.curves, args.zero_shot, args.preprocessing, args.paper)
+    print("\n".join(lines(summary)))
+    write_bytes(args.html, render(summary).encode("utf-8"))
     write_json(args.output, summary)
 
 

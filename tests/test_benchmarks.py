@@ -1,0 +1,61 @@
+"""Every script in benchmarks/ runs, on a tiny setting: a benchmark that breaks fails the suite."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+#: script -> (tiny arguments, a line its output must hold); {shards} is filled in by the test.
+TINY = {
+    "preprocess.py": (["--demo-clips", "1", "--frames", "8", "--repeats", "1"], "landmark stage frames/s"),
+    "dag.py": ([], "no-op rerun with every output up to date"),
+    "loader.py": (["--shards", "{shards}", "--repeats", "1"], "ratio ours / folder-style"),
+    "params.py": (["--clip-model", "FC-Tiny"], "ours/paper"),
+    "gpu_step.py": (["--clip-model", "FC-Tiny", "--batch-size", "2", "--frames", "4", "--steps", "1"], "train step"),
+    "sam.py": (["--model-type", "SAM-Tiny", "--frames", "2", "--batch-size", "2", "--repeats", "1"], "frames/s"),
+    "rehearsal.py": (["--datasets", "mafw", "--lines", "12", "--clips-per-group", "2"], "run: 2 clips per group"),
+    "describe.py": (["--smoke"], "videos/s"),
+}
+NEEDS = {"describe.py": "vllm"}  # scripts that need an optional package
+
+
+def test_every_benchmark_has_a_tiny_setting():
+    assert sorted(p.name for p in (REPO / "benchmarks").glob("*.py")) == sorted(TINY)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Two small shards of 24-frame clips, for the loader benchmark."""
+    import cv2
+
+    from fineclipper.shards import make_sample, write_shard
+
+    folder = tmp_path_factory.mktemp("shards")
+    rng = np.random.default_rng(0)
+    for s in range(2):
+        samples = []
+        for i in range(3):
+            frames = [cv2.imencode(".jpg", rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))[1].tobytes() for _ in range(24)]
+            masks = [cv2.imencode(".png", rng.integers(0, 11, (64, 64), dtype=np.uint8))[1].tobytes() for _ in range(24)]
+            points = rng.uniform(0.2, 0.8, (24, 478, 3)).astype(np.float32)
+            samples.append(make_sample(f"clip{s}_{i}", frames, masks, points, "still", i % 2, {"group": "train"}))
+        write_shard(folder / f"train-{s:04d}.tar", samples)
+    return str(folder / "*.tar")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_benchmark_runs(script, shards):
+    if script in NEEDS and importlib.util.find_spec(NEEDS[script]) is None:
+        pytest.skip(f"{script} needs {NEEDS[script]}, which this environment does not have")
+    args, expected = TINY[script]
+    cmd = [sys.executable, str(REPO / "benchmarks" / script), *(a.format(shards=shards) for a in args)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert expected in result.stdout, result.stdout[-2000:]
