@@ -61,13 +61,13 @@ def make_sample(key: str, jpegs: list[bytes], pngs: list[bytes], landmarks: np.n
 
 
 def write_shard(path: str | Path, samples: list[dict]) -> None:
-    """Write samples to a tar shard atomically."""
+    """Write samples to a tar shard atomically; the same samples give the same bytes (fixed file times)."""
     import webdataset as wds
 
     from .io import atomic_path
 
     with atomic_path(path) as tmp:
-        with wds.TarWriter(str(tmp)) as sink:
+        with wds.TarWriter(str(tmp), mtime=0) as sink:
             for sample in samples:
                 sink.write(sample)
 
