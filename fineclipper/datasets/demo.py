@@ -55,6 +55,9 @@ def demo_manifest(cfg: dict, video_dir: str | Path, name: str = "demo") -> list[
     unknown = [c for c in cfg["classes"] if c not in EXPRESSIONS]
     if unknown:
         raise ValueError(f"demo.classes: no expression defined for {unknown}; choose from {sorted(EXPRESSIONS)}")
+    if cfg["test_per_class"] >= cfg["clips_per_class"]:
+        raise ValueError(f"demo.test_per_class ({cfg['test_per_class']}) must be below demo.clips_per_class "
+                         f"({cfg['clips_per_class']}): no clip would be left to train on")
     rows = []
     for label, cls in enumerate(cfg["classes"]):
         for i in range(cfg["clips_per_class"]):
@@ -73,8 +76,11 @@ def face_model() -> tuple[np.ndarray, np.ndarray]:
     import mediapipe as mp
     import skimage.data
 
+    from ..face.quiet import native_logs_silenced
+
     image = skimage.data.astronaut()
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
+    with native_logs_silenced(), mp.solutions.face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+                                                                 max_num_faces=1) as mesh:
         result = mesh.process(image)
     if not result.multi_face_landmarks:
         raise RuntimeError("MediaPipe found no face in scikit-image's astronaut photograph")

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..config import load_config
+from ..errors import json_argument, run_command
 from ..io import write_json
 from .checkpoint import build_model, checkpoint_state, load_checkpoint, save_checkpoint
 from .data import expand_shards, is_validation, make_loader, shard_group
@@ -112,7 +113,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True, help="run folder: checkpoints and metrics")
     parser.add_argument("--config", default="{}", help="the train section as JSON (see the config schema)")
     args = parser.parse_args(argv)
-    train(args.shards, json.loads(args.classes), args.test_groups, args.out, json.loads(args.config))
+    run_command("train", train, args.shards, json_argument(args.classes, "--classes"), args.test_groups, args.out,
+                json_argument(args.config, "--config"))
 
 
 if __name__ == "__main__":
