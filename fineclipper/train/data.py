@@ -233,7 +233,7 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
         # Evaluation runs in one process (rank 0) that reads every shard once: no split across nodes.
         dataset = wds.DataPipeline(wds.SimpleShardList(shards), wds.split_by_worker, wds.tarfile_to_samples(),
                                    *chosen, wds.map(apply), wds.batched(batch_size, collation_fn=collate, partial=True))
-    loader = wds.WebLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=train and workers > 0)
+    loader = wds.WebLoader(dataset, batch_size=None, num_workers=workers)
     if train:
         loader = loader.with_epoch(batches_per_epoch)
     return loader

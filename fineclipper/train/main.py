@@ -67,9 +67,15 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         if rank == 0:
             print(f"resuming from {last} at epoch {start_epoch}", file=sys.stderr)
 
-    loader = make_loader(train_shards, transform_for(model, True, cfg["image_size"], cfg["augment"]), cfg["batch_size"],
-                         cfg["workers"], train=True, select=lambda k: not is_validation(k, cfg["val_percent"]),
-                         batches_per_epoch=steps, seed=cfg["seed"] * 1000 + start_epoch)
+    train_tf = transform_for(model, True, cfg["image_size"], cfg["augment"])
+
+    def epoch_loader(epoch: int):
+        """This epoch's batches, drawn from the seed and the epoch alone: a resumed run sees what an
+        uninterrupted one would have seen."""
+        return make_loader(train_shards, train_tf, cfg["batch_size"], cfg["workers"], train=True,
+                           select=lambda k: not is_validation(k, cfg["val_percent"]), batches_per_epoch=steps,
+                           seed=cfg["seed"] * 1000 + epoch)
+
     val_loader = make_loader(train_shards, transform_for(model, False, cfg["image_size"]), cfg["batch_size"], 0,
                              train=False, select=lambda k: is_validation(k, cfg["val_percent"])) \
         if val_keys and rank == 0 else None
@@ -79,7 +85,8 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
               f"{steps} batches/epoch x {world} process(es), tunable parameters: "
               f"{model.count_parameters()['total_tunable']:,}", file=sys.stderr)
     for epoch in range(start_epoch, cfg["epochs"]):
-        record = train_one_epoch(model, ddp, loader, optimizer, scheduler, cfg, device, epoch, steps, world, rank == 0)
+        record = train_one_epoch(model, ddp, epoch_loader(epoch), optimizer, scheduler, cfg, device, epoch, steps, world,
+                                 rank == 0)
         if rank == 0:
             if val_loader is not None:
                 record.update(validate(model, val_loader, device))
