@@ -30,6 +30,14 @@ def run_command(prog: str, command: Callable, *args) -> None:
     try:
         command(*args)
     except EXPECTED as e:
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"{prog}: error: {message}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
         sys.exit(2)
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line; for an error re-raised from a worker process (its message holds the
+    worker's traceback), the worker's own last line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return lines[-1] if any(line.startswith("Traceback") for line in lines) else lines[0]

@@ -25,13 +25,24 @@ from .distributed import barrier, cleanup, setup_distributed, wrap_ddp
 from .engine import optimiser_and_schedule, train_one_epoch, transform_for, validate
 
 
-def shard_keys(shards: list[str]) -> list[str]:
-    """Sample keys of shards, read from the tar headers (no image is decoded)."""
-    keys = []
+def readable_shards(shards: list[str], skip_bad: bool) -> tuple[list[str], list[str], list[str]]:
+    """The shards whose tar headers read to the end, their sample keys (no image is decoded), and the
+    shards skipped. A truncated or unreadable shard is an error naming it, or (``skip_bad``) a warning."""
+    good, keys, skipped = [], [], []
     for shard in shards:
-        with tarfile.open(shard) as tar:
-            keys.extend(m.name[: -len(".cls")] for m in tar.getmembers() if m.name.endswith(".cls"))
-    return keys
+        try:
+            with tarfile.open(shard) as tar:
+                names = tar.getnames()
+        except (tarfile.TarError, OSError, EOFError) as e:
+            if not skip_bad:
+                raise ValueError(f"{shard}: not a readable shard ({e}); set train.skip_bad_shards: true to train "
+                                 "without it") from None
+            print(f"warning: {shard}: not a readable shard ({e}); skipped", file=sys.stderr)
+            skipped.append(shard)
+            continue
+        good.append(shard)
+        keys.extend(name[: -len(".cls")] for name in names if name.endswith(".cls"))
+    return good, keys, skipped
 
 
 def train(shards: list[str], classes: list[str], test_groups: list[str], out: str | Path, cfg: dict) -> dict:
@@ -45,8 +56,8 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     torch.manual_seed(cfg["seed"])
     all_shards = expand_shards(shards)
     groups = sorted({shard_group(p) for p in all_shards} - set(test_groups))
-    train_shards = [p for p in all_shards if shard_group(p) in groups]
-    keys = shard_keys(train_shards)
+    train_shards, keys, skipped = readable_shards([p for p in all_shards if shard_group(p) in groups],
+                                                  cfg["skip_bad_shards"])
     val_keys = [k for k in keys if is_validation(k, cfg["val_percent"])]
     n_train = len(keys) - len(val_keys)
     if n_train == 0:
@@ -74,10 +85,11 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         uninterrupted one would have seen."""
         return make_loader(train_shards, train_tf, cfg["batch_size"], cfg["workers"], train=True,
                            select=lambda k: not is_validation(k, cfg["val_percent"]), batches_per_epoch=steps,
-                           seed=cfg["seed"] * 1000 + epoch)
+                           seed=cfg["seed"] * 1000 + epoch, skip_bad=cfg["skip_bad_shards"])
 
     val_loader = make_loader(train_shards, transform_for(model, False, cfg["image_size"]), cfg["batch_size"], 0,
-                             train=False, select=lambda k: is_validation(k, cfg["val_percent"])) \
+                             train=False, select=lambda k: is_validation(k, cfg["val_percent"]),
+                             skip_bad=cfg["skip_bad_shards"]) \
         if val_keys and rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -104,6 +116,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         barrier(world)
     summary = {"best_epoch": best["epoch"] + 1, "best_val_uar": best["uar"], "train_clips": n_train,
                "val_clips": len(val_keys), "groups": groups, "test_groups": test_groups, "world_size": world,
+               "skipped_shards": skipped,
                "parameters": model.count_parameters()}
     if rank == 0:
         write_json(out / "train_summary.json", summary)
