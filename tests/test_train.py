@@ -214,6 +214,8 @@ def test_two_process_ddp_on_cpu(demo_run, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and (tmp_path / "best.pt").exists()
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(len(set(r["batches_per_rank"])) == 1 for r in records)
 
 
 def test_equal_batches_on_every_rank(demo_run):
