@@ -42,6 +42,7 @@ include: "rules/masks.smk"
 include: "rules/describe.smk"
 include: "rules/pack.smk"
 include: "rules/train.smk"
+include: "rules/predict.smk"
 
 
 rule all:
@@ -55,3 +56,8 @@ rule all:
 rule shards:
     input:
         shard_paths(PRIMARY),
+
+
+rule predict:
+    input:
+        PREDICTIONS,

@@ -153,6 +153,11 @@ def train_params(wildcards):
     return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
 
 
+#: The preprocessing that builds the shards, recorded in every checkpoint (for `fineclipper predict`).
+PREPROCESSING = json.dumps({stage: config[stage] for stage in ("frames", "landmarks", "masks", "describe")},
+                           sort_keys=True)
+
+
 def run_chunks(run, tested):
     """Chunks a run tests (``tested``) or trains on."""
     test = set(PRIMARY.runs[run])
@@ -179,3 +184,17 @@ def evaluation_inputs(tested):
 def run_outputs(name):
     """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"."""
     return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in PRIMARY.runs]
+
+
+# ----- predictions (rules/predict.smk) -----
+
+PREDICTIONS = f"{RESULTS}/predict/predictions.csv"
+
+
+def predict_checkpoint(wildcards):
+    """predict.checkpoint, which the predict target needs."""
+    path = config["predict"]["checkpoint"]
+    if not path:
+        raise ValueError("the predict target needs predict.checkpoint: a trained best.pt (--config "
+                         "'predict={\"checkpoint\": \"path/to/best.pt\"}')")
+    return path

@@ -15,6 +15,7 @@ rule train:
     params:
         config=train_params,
         classes=json.dumps(PRIMARY.classes),
+        preprocessing=PREPROCESSING,
         out=lambda wildcards, output: os.path.dirname(output.best),
     log:
         f"{LOGS}/train/{{experiment}}/seed{{seed}}/{{run}}.log",
@@ -26,7 +27,7 @@ rule train:
         gpu=1,
     shell:
         "{PYTHON} -m fineclipper.train.main --shards {input.shards:q} --classes {params.classes:q}"
-        " --out {params.out:q} --config {params.config:q} > {log:q} 2>&1"
+        " --out {params.out:q} --config {params.config:q} --preprocessing {params.preprocessing:q} > {log:q} 2>&1"
 
 
 rule evaluate:
