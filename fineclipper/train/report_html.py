@@ -141,10 +141,14 @@ def preprocessing_figure(pre: dict):
     axes[0].bar(names, [groups[g]["failed"] for g in names], bottom=[groups[g]["packed"] for g in names], label="failed")
     axes[0].set(title="clips per group")
     axes[0].legend(fontsize=8)
-    reasons = pre["failure_reasons"] or {"(none)": 0}
-    axes[1].barh(list(reasons), list(reasons.values()))
+    reasons = pre["failure_reasons"]
+    if reasons:
+        axes[1].barh(list(reasons), list(reasons.values()))
+        axes[1].tick_params(axis="y", labelsize=7)
+    else:
+        axes[1].text(0.5, 0.5, "no failures", ha="center", va="center", transform=axes[1].transAxes)
+        axes[1].set_axis_off()
     axes[1].set(title="failures by reason")
-    axes[1].tick_params(axis="y", labelsize=7)
     for ax, key, title in ((axes[2], "frames_per_clip", "stored frames per clip"),
                            (axes[3], "landmark_detection_rate", "frames with landmarks, per clip")):
         hist = pre.get(key, {}).get("histogram")
