@@ -52,11 +52,14 @@ def readable_shards(shards: list[str], skip_bad: bool) -> tuple[list[str], list[
 
 
 def stage_versions(shards: list[str]) -> dict:
-    """The stage versions that built the shards (from each shard's first sample); shards of different
-    versions are an error, since the model would learn from mixed inputs."""
+    """The stage versions that built the shards (from each shard's first sample; shards written by other
+    tools record none); shards of different versions are an error, since the model would learn from mixed
+    inputs."""
     from ..shards import iter_metadata
 
-    found = {json.dumps(next(iter_metadata(s))["stage_versions"], sort_keys=True): s for s in shards}
+    firsts = {s: next(iter_metadata(s), {}) for s in shards}
+    found = {json.dumps(meta["stage_versions"], sort_keys=True): s for s, meta in firsts.items()
+             if "stage_versions" in meta}
     if len(found) > 1:
         raise ValueError(f"the shards were built by different stage versions: {' vs '.join(found)} "
                          f"(e.g. {' and '.join(found.values())}); rebuild them")
