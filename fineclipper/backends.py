@@ -16,7 +16,7 @@ class Backend:
     factory: str  # "module:Class", built as Class(stage_config)
     gpu: bool  # runs on a GPU where there is one: its rule asks for gpu=1
     conda: str | None = None  # the conda environment file (for --sdm conda); None: the workflow's own
-    files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint): inputs of its rule
+    files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint, a prompt): inputs of its rule
 
 
 #: masks.parser -> backend. A parser has ``needs_image`` and ``parse(images, landmarks, shape) -> (maps, info)``.
@@ -27,7 +27,8 @@ MASK_PARSERS = {
 #: describe.backend -> backend. A describer has ``provenance`` and ``describe(clips) -> texts``.
 DESCRIBERS = {
     "landmarks": Backend("fineclipper.describe.landmarks:LandmarkDescriber", gpu=False),
-    "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml"),
+    "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml",
+                    files=("prompt",)),
 }
 #: stage -> (config key naming its backend, registry)
 REGISTRIES = {"masks": ("parser", MASK_PARSERS), "describe": ("backend", DESCRIBERS)}

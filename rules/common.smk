@@ -5,6 +5,7 @@ import json
 import re
 import sys
 
+from fineclipper import resolve_path
 from fineclipper.backends import backend_of
 from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.workflow import plan_workflow
@@ -37,11 +38,13 @@ def needs_gpu(stage):
 
 
 def backend_files(stage):
-    """Files the backend reads (a checkpoint), as inputs: replacing one reruns the stage."""
+    """Files the backend reads (a checkpoint, a prompt), as inputs: replacing one, or new content in it, reruns
+    the stage (Snakemake compares the checksum of a small input that is newer than the outputs, so touching
+    the file does not). A relative path is looked up from the working directory, else from the repository."""
 
     def files(wildcards):
         cfg = DATASETS[wildcards.dataset].config[stage]
-        return [cfg[key] for key in stage_backend(stage, wildcards).files if cfg.get(key)]
+        return [str(resolve_path(cfg[key])) for key in stage_backend(stage, wildcards).files if cfg.get(key)]
 
     return files
 

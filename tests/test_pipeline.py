@@ -141,6 +141,36 @@ def test_describe_settings_rerun_describe_and_pack_only(run):
     assert jobs == {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
 
 
+def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run):
+    """Planned without vLLM: switching to the vllm backend plans describe on a GPU; from outputs recorded as
+    made by it (``--touch``), another model, prompt content or sampling replans describe and what follows,
+    touching the prompt file plans nothing."""
+    workdir, _ = run
+    chunks = len(shards_of(workdir))
+    rerun = {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
+    prompt = workdir / "prompt.txt"
+    prompt.write_text("Describe the movements of the face.\n")
+    vllm = {"backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct", "prompt": "prompt.txt"}
+
+    def plan(**settings):
+        write_config(workdir, "vllm.yaml", describe={**vllm, **settings})
+        return snakemake(workdir, "-n", "--cores", "2", "all", configs=("config.yaml", "vllm.yaml"))
+
+    switched = plan()
+    assert planned_jobs(switched) == rerun
+    assert re.search(r"rule describe:(?:\n .*)*\n\s+resources: .*\bgpu=1\b", switched.stdout), switched.stdout[-3000:]
+    snakemake(workdir, "--touch", "--cores", "2", "all", configs=("config.yaml", "vllm.yaml"))
+    try:
+        assert planned_jobs(plan(model="Qwen/Qwen2.5-VL-3B-Instruct")) == rerun
+        assert planned_jobs(plan(sampling={"temperature": 0.7})) == rerun
+        prompt.touch()
+        assert planned_jobs(plan()) == {}
+        prompt.write_text("Describe the movements of the mouth.\n")
+        assert planned_jobs(plan()) == rerun
+    finally:  # the outputs as made by the landmark describer again, for the tests after this one
+        snakemake(workdir, "--touch", "--cores", "2", "all")
+
+
 def test_frames_settings_rerun_everything_downstream(run):
     workdir, _ = run
     write_config(workdir, "frames.yaml", frames={"max_frames": 8, "jpeg_quality": 80})
