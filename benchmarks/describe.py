@@ -1,16 +1,18 @@
 """Throughput of the vllm describe backend: videos/s and generated tokens/s of ``VllmDescriber.describe`` on
 synthetic clips (JPEG face-crop-sized frames, decoded and sampled as the stage does), in one process.
 
-Three passes on the same engine, after a warm-up: the stage's way (all clips in one ``generate`` call),
+Three passes on the same engine, after a warm-up, each on clips it has not seen: the stage's way (all clips in one ``generate`` call),
 per-clip calls (the stage's fallback when a batch fails), and the batch with twice the frames. Run it in
 the vLLM environment (``workflow/envs/vllm-venv.sh``)::
 
     python benchmarks/describe.py --model Qwen/Qwen2.5-VL-7B-Instruct          # real weights
     python benchmarks/describe.py --arch qwen2.5-vl-7b                         # its architecture, random weights
-    python benchmarks/describe.py --arch tiny --clips 16 --engine '{"distributed_executor_backend": "uni"}'  # CPU
+    python benchmarks/describe.py --arch tiny --clips 16                     # CPU (vllm-venv.sh --cpu)
+    python benchmarks/describe.py --smoke                                    # does it run (tests/test_benchmarks.py)
 
 ``--arch`` builds a model folder offline (fineclipper/describe/tiny_vlm.py); the 7B architecture gets
-random weights from vLLM (``load_format: dummy``). ``--fixed-tokens N`` makes every description exactly N
+random weights from vLLM (``load_format: dummy``). Without a GPU, vLLM's CPU build runs in this process
+(tiny_vlm.CPU_ENV and CPU_ENGINE, which keeps torch.compile unless --engine says otherwise). ``--fixed-tokens N`` makes every description exactly N
 tokens long (a random model's length means nothing). Goal on a GPU: >= 1 video/s with 8 frames at 224 px.
 """
 
@@ -19,11 +21,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
+import os
 import statistics
 import sys
 import tempfile
 import time
+from itertools import count
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import yaml
@@ -31,7 +37,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fineclipper import REPO_ROOT  # noqa: E402
-from fineclipper.describe.tiny_vlm import ARCHITECTURES, build_model_folder  # noqa: E402
+from fineclipper.describe.tiny_vlm import ARCHITECTURES, CPU_ENGINE, CPU_ENV, build_model_folder  # noqa: E402
 from fineclipper.describe.vllm import VllmDescriber  # noqa: E402
 
 
@@ -63,10 +69,12 @@ def synthetic_clips(count: int, stored_frames: int, size: int, seed: int = 0) ->
     return clips
 
 
-def timed(describer: VllmDescriber, batches: list[list[dict]], repeats: int) -> dict:
-    """Median seconds over ``repeats`` of describing every batch, and the token counts of one pass."""
+def timed(describer: VllmDescriber, new_batches: Callable[[], list[list[dict]]], repeats: int) -> dict:
+    """Median seconds over ``repeats`` of describing every batch of ``new_batches()`` (new clips each time:
+    vLLM's caches never saw them, as in the stage), and the token counts of one pass."""
     seconds, generated, prompt = [], 0, 0
     for _ in range(repeats):
+        batches = new_batches()
         started = time.perf_counter()
         generated = prompt = 0
         for batch in batches:
@@ -82,7 +90,7 @@ def timed(describer: VllmDescriber, batches: list[list[dict]], repeats: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", help="a model folder or hub name (real weights)")
     source.add_argument("--arch", choices=sorted(ARCHITECTURES), help="build this architecture offline")
     parser.add_argument("--frames", type=int, default=8)
@@ -90,17 +98,33 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224, help="stored frame size (px)")
     parser.add_argument("--stored-frames", type=int, default=96, help="frames kept per clip by the frames stage")
     parser.add_argument("--clips", type=int, default=64)
-    parser.add_argument("--per-clip", type=int, default=None, help="clips for the per-clip pass (default: --clips)")
+    parser.add_argument("--per-clip", type=int, default=8, help="clips of the per-clip pass (a first part of them)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fixed-tokens", type=int, default=128, help="every description this long; 0: the model decides")
     parser.add_argument("--engine", type=json.loads, default={}, help="vllm.LLM arguments (JSON) over the defaults")
+    parser.add_argument("--smoke", action="store_true", help="only check that it runs: the tiny model, 2 clips of "
+                        "16 stored frames, 4 tokens each, one repeat, no torch.compile")
     args = parser.parse_args()
+    if args.smoke:
+        args.model, args.arch, args.clips, args.per_clip, args.stored_frames, args.repeats, args.fixed_tokens = (
+            None, "tiny", 2, 1, 16, 1, 4)
+        args.engine = {"enforce_eager": True, **args.engine}
+    elif not (args.model or args.arch):
+        parser.error("one of --model, --arch or --smoke is required")
+    import torch
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    if device == "CPU":
+        for name, value in CPU_ENV.items():
+            os.environ.setdefault(name, value)
+        args.engine = {"distributed_executor_backend": CPU_ENGINE["distributed_executor_backend"], **args.engine}
 
     cfg = describe_defaults()
     cfg.update(backend="vllm", frames=args.frames, max_pixels=args.max_pixels)
     cfg["engine"].update(args.engine)
     if args.fixed_tokens:
         cfg["sampling"].update(max_tokens=args.fixed_tokens, ignore_eos=True)
+        logging.getLogger("fineclipper").setLevel(logging.ERROR)  # every description is cut there: no warnings
     with tempfile.TemporaryDirectory() as folder:
         if args.arch:
             cfg["model"] = str(build_model_folder(folder, args.arch))
@@ -111,15 +135,16 @@ def main() -> None:
         started = time.perf_counter()
         describer = VllmDescriber(cfg)
         load = time.perf_counter() - started
-        import torch
+        seeds = count()
 
-        device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
-        clips = synthetic_clips(args.clips, args.stored_frames, args.size)
-        describer.describe(clips[: min(4, len(clips))])  # warm-up
-        batched = timed(describer, [clips], args.repeats)
-        per_clip = timed(describer, [[c] for c in clips[: args.per_clip or args.clips]], args.repeats)
+        def clips(n: int) -> list[dict]:
+            return synthetic_clips(n, args.stored_frames, args.size, seed=next(seeds))
+
+        describer.describe(clips(min(4, args.clips)))  # warm-up
+        batched = timed(describer, lambda: [clips(args.clips)], args.repeats)
+        per_clip = timed(describer, lambda: [[c] for c in clips(args.per_clip)], args.repeats)
         describer.frames = 2 * args.frames
-        doubled = timed(describer, [clips], args.repeats)
+        doubled = timed(describer, lambda: [clips(args.clips)], args.repeats)
 
     print(f"model {args.model or args.arch} on {device}; engine loaded in {load:.1f} s; {args.clips} clips of "
           f"{args.stored_frames} stored {args.size} px frames, max_pixels {args.max_pixels}, "

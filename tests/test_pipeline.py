@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,11 +142,12 @@ def test_describe_settings_rerun_describe_and_pack_only(run):
     assert jobs == {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
 
 
-def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run):
+def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run, tmp_path):
     """Planned without vLLM: switching to the vllm backend plans describe on a GPU; from outputs recorded as
-    made by it (``--touch``), another model, prompt content or sampling replans describe and what follows,
-    touching the prompt file plans nothing."""
-    workdir, _ = run
+    made by it (``--touch``, on a copy of the run), another model, prompt content or sampling replans describe
+    and what follows, touching the prompt file plans nothing."""
+    workdir = tmp_path / "run"
+    shutil.copytree(run[0], workdir, symlinks=True)
     chunks = len(shards_of(workdir))
     rerun = {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
     prompt = workdir / "prompt.txt"
@@ -160,15 +162,12 @@ def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run
     assert planned_jobs(switched) == rerun
     assert re.search(r"rule describe:(?:\n .*)*\n\s+resources: .*\bgpu=1\b", switched.stdout), switched.stdout[-3000:]
     snakemake(workdir, "--touch", "--cores", "2", "all", configs=("config.yaml", "vllm.yaml"))
-    try:
-        assert planned_jobs(plan(model="Qwen/Qwen2.5-VL-3B-Instruct")) == rerun
-        assert planned_jobs(plan(sampling={"temperature": 0.7})) == rerun
-        prompt.touch()
-        assert planned_jobs(plan()) == {}
-        prompt.write_text("Describe the movements of the mouth.\n")
-        assert planned_jobs(plan()) == rerun
-    finally:  # the outputs as made by the landmark describer again, for the tests after this one
-        snakemake(workdir, "--touch", "--cores", "2", "all")
+    assert planned_jobs(plan(model="Qwen/Qwen2.5-VL-3B-Instruct")) == rerun
+    assert planned_jobs(plan(sampling={"temperature": 0.7})) == rerun
+    prompt.touch()
+    assert planned_jobs(plan()) == {}
+    prompt.write_text("Describe the movements of the mouth.\n")
+    assert planned_jobs(plan()) == rerun
 
 
 def test_frames_settings_rerun_everything_downstream(run):

@@ -23,18 +23,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from fineclipper.describe.tiny_vlm import CPU_ENGINE, CPU_ENV
 from fineclipper.shards import decode_sample, iter_raw
 from test_pipeline import REPO, planned_jobs, snakemake, write_config
 
 PYTHON = os.environ.get("FINECLIPPER_VLLM_PYTHON")
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.skipif(
     not PYTHON, reason="set FINECLIPPER_VLLM_PYTHON to the interpreter of `bash workflow/envs/vllm-venv.sh --cpu`")]
-#: vLLM's CPU build in this process, on loopback, with a small KV cache; nothing fetched from a hub.
-CPU_ENGINE_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_HOST_IP": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo",
-                  "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind", "HF_HUB_OFFLINE": "1",
-                  "TRANSFORMERS_OFFLINE": "1"}
-#: The engine in the job's own process, without torch.compile (it starts in 1 s instead of 30 s).
-CPU_ENGINE = {"distributed_executor_backend": "uni", "enforce_eager": True}
 SAMPLING = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 24, "seed": 0}
 STATS = re.compile(r"vllm: (\d+) clips in ([\d.]+) s: (\d+) prompt tokens \(video included\), (\d+) generated, "
                    r"(\d+) stopped at max_tokens")
@@ -44,12 +39,12 @@ STATS = re.compile(r"vllm: (\d+) clips in ([\d.]+) s: (\d+) prompt tokens \(vide
 def tiny_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-qwen2.5-vl")
     subprocess.run([PYTHON, "-m", "fineclipper.describe.tiny_vlm", str(out)], check=True, capture_output=True,
-                   env={**os.environ, **CPU_ENGINE_ENV, "PYTHONPATH": str(REPO)})
+                   env={**os.environ, **CPU_ENV, "PYTHONPATH": str(REPO)})
     return out
 
 
 def test_describe_rule_runs_vllm_on_the_demos_first_chunk(tiny_model, tmp_path, monkeypatch):
-    for name, value in CPU_ENGINE_ENV.items():  # inherited by Snakemake and its jobs
+    for name, value in CPU_ENV.items():  # inherited by Snakemake and its jobs
         monkeypatch.setenv(name, value)
     prompt = tmp_path / "prompt.txt"
     prompt.write_bytes((REPO / "resources/prompts/describe_movements.txt").read_bytes())
@@ -87,8 +82,10 @@ def test_describe_rule_runs_vllm_on_the_demos_first_chunk(tiny_model, tmp_path, 
         assert sample["meta"]["description_backend"] == "vllm"
         assert sample["meta"]["description_provenance"]["prompt_sha256"] == provenance["prompt_sha256"]
     job_seconds = float((tmp_path / f"results/demo/benchmarks/describe/{chunk}.tsv").read_text().split("\n")[1].split("\t")[0])
+    load = re.search(r"vllm: .* loaded in ([\d.]+) s", log).group(1)
     print(f"\nvllm {json.loads(table[0]['provenance'])['vllm']} ({PYTHON}): chunk {chunk}, {clips} clips; "
-          f"Snakemake to the shard {wall:.1f} s, describe job {job_seconds:.1f} s, generate {seconds} s; "
+          f"Snakemake to the shard {wall:.1f} s, describe job {job_seconds:.1f} s (engine start {load} s, "
+          f"generate {seconds} s); "
           f"{prompt_tokens} prompt tokens, {generated} generated ({truncated} cut at max_tokens)")
     print(f"raw text of {table[0]['id']}: {table[0]['raw'][:80]!r}")
 

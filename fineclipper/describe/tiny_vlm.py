@@ -53,6 +53,13 @@ ARCHITECTURES = {
                           "out_hidden_size": 3584, "fullatt_block_indexes": [7, 15, 23, 31], "window_size": 112},
     }, 151643, 152064, False),
 }
+#: vLLM's CPU build in the caller's own process, on loopback, with a 1 GiB KV cache, nothing fetched from a
+#: hub (environment variables, set before vLLM is imported) ...
+CPU_ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_HOST_IP": "127.0.0.1", "GLOO_SOCKET_IFNAME": "lo",
+           "VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind", "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1"}
+#: ... and its engine arguments (describe.engine): one process, no torch.compile (starts in 1 s, not 30 s).
+CPU_ENGINE = {"distributed_executor_backend": "uni", "enforce_eager": True}
 #: The tiny model's frame size cap (pixels per frame) in its processors.
 TINY_MAX_PIXELS = 112 * 112
 TRAINED_VOCAB = 320  # 256 byte symbols and 64 merges
