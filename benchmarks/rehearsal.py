@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,23 +40,29 @@ def lists_folder(dest: Path, lines: int | None) -> Path:
     return dest
 
 
+#: Hard links per file (ext4 allows 65,000): a new copy of the tiny JPEG after this many.
+LINKS_PER_FILE = 60_000
+
+
 def stand_in_frames(dataset: str, annotations: Path, root: Path) -> tuple[int, int, float]:
-    """Frame folders for every clip of the lists, each frame a hard link to one tiny JPEG."""
+    """Frame folders for every clip of the lists, each frame a hard link to a tiny JPEG."""
     import cv2
     import numpy as np
 
     start = time.perf_counter()
-    frame = root / "frame.jpg"
     root.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(frame), np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    cv2.imwrite(str(root / "frame.jpg"), np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8))
     rows, _ = read_fold_lists(SPECS[dataset], annotations, root)
     frames = 0
     for row in rows:
         folder = Path(row["source"])
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(max(1, row["num_frames"])):
-            (folder / f"{i:05d}.jpg").hardlink_to(frame)
-        frames += max(1, row["num_frames"])
+            source = root / f"frame{frames // LINKS_PER_FILE}.jpg"
+            if frames % LINKS_PER_FILE == 0:
+                shutil.copyfile(root / "frame.jpg", source)
+            (folder / f"{i:05d}.jpg").hardlink_to(source)
+            frames += 1
     return len(rows), frames, time.perf_counter() - start
 
 

@@ -8,11 +8,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from .errors import json_argument, run_command
+
+
 def cmd_demo_data(args: argparse.Namespace) -> None:
     from .config import load_config
     from .datasets.demo import write_demo
 
-    cfg = load_config(overrides={"demo": json.loads(args.config)})["demo"]
+    cfg = load_config(overrides={"demo": json_argument(args.config, "--config")})["demo"]
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(f"--out {args.out}: cannot make the folder ({e.strerror})") from None
     rows = write_demo(cfg, args.out, workers=args.workers, name=args.name)
     counts = Counter((r["group"], r["label_name"]) for r in rows)
     print(f"wrote {len(rows)} clips to {args.out}: " + ", ".join(f"{g}/{c}={n}" for (g, c), n in sorted(counts.items())))
@@ -34,9 +41,15 @@ def cmd_manifest(args: argparse.Namespace) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
+    import tarfile
+
     from .inspect import contact_sheet, describe_raw
     from .shards import decode_sample, iter_raw
 
+    if not Path(args.shard).is_file():
+        raise FileNotFoundError(f"shard not found: {args.shard}")
+    if not tarfile.is_tarfile(args.shard):
+        raise ValueError(f"{args.shard} is not a shard (not a tar file)")
     shown = 0
     for raw in iter_raw(args.shard):
         if args.key and raw["__key__"] != args.key:
@@ -62,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("demo-data", help="render the demo dataset's clips")
     p.add_argument("--out", required=True, help="folder for the videos")
     p.add_argument("--config", default="{}", help="demo settings as JSON (see the config schema's demo section)")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="processes rendering clips in parallel")
     p.add_argument("--name", default="demo", help="dataset name written into the rows")
     p.set_defaults(func=cmd_demo_data)
 
@@ -81,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_inspect)
 
     args = parser.parse_args(argv)
-    args.func(args)
+    run_command(f"fineclipper {args.command}", args.func, args)
 
 
 if __name__ == "__main__":

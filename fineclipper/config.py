@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from . import REPO_ROOT
+from .errors import ConfigError
 
 SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 #: The project's own dataset configs, which a zero-shot target may name by dataset alone.
@@ -29,12 +31,28 @@ def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:
     return validate_config(merge(config, overrides or {}))
 
 
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(yaml.safe_load(SCHEMA.read_text()))
+
+
 def validate_config(config: dict) -> dict:
-    """Validate against the schema (filling in its defaults) and check what the schema cannot say."""
+    """Validate against the schema (filling in its defaults) and check what the schema cannot say; a bad
+    value is a :class:`ConfigError` naming the key."""
+    import jsonschema
     from snakemake.utils import validate
 
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(config))
+    if error is not None:
+        key = ".".join(str(p) for p in error.absolute_path) or "config"
+        raise ConfigError(f"{key}: {error.message}")
     validate(config, str(SCHEMA), set_default=True)
-    check_config(config)
+    try:
+        check_config(config)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(str(e)) from None
     return config
 
 

@@ -16,13 +16,21 @@ import pyarrow.parquet as pq
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    Temporaries a killed writer of the same path left behind are removed first; a write that fails (a
+    full disk, a file-size limit) raises an error naming the file and leaves nothing behind.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        raise OSError(e.errno, f"writing {path}: {e.strerror or e}") from e
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -60,14 +60,14 @@ def make_sample(key: str, jpegs: list[bytes], pngs: list[bytes], landmarks: np.n
     return sample
 
 
-def write_shard(path: str | Path, samples: list[dict]) -> None:
-    """Write samples to a tar shard atomically."""
+def write_shard(path: str | Path, samples: Iterable[dict]) -> None:
+    """Write samples to a tar shard atomically; the same samples give the same bytes (fixed file times)."""
     import webdataset as wds
 
     from .io import atomic_path
 
     with atomic_path(path) as tmp:
-        with wds.TarWriter(str(tmp)) as sink:
+        with wds.TarWriter(str(tmp), mtime=0) as sink:
             for sample in samples:
                 sink.write(sample)
 

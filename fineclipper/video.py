@@ -77,36 +77,44 @@ def _read_folder(folder: Path, keep: int, reuse_jpeg_size: int | None = None) ->
 
 
 def _read_video(path: Path, keep: int) -> Clip:
-    """The kept frames of a video file. Packets that cannot be decoded are skipped, and frames the header
-    lists but the file does not hold (a truncated file) are counted as unreadable."""
+    """The kept frames of a video file, holding no other frame in memory: one pass counts the packets
+    (no decoding), the second decodes and converts only the kept frames. Packets that cannot be decoded
+    are skipped, and frames the header lists but the file does not hold (a truncated file) are counted
+    as unreadable."""
     import av
 
     if path.stat().st_size == 0:
         raise VideoError(f"empty video file: {path}")
-    decoded, bad_packets = [], 0
+    frames, indices, seen, bad_packets = [], [], 0, 0
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise VideoError(f"no video stream in {path}")
             stream = container.streams.video[0]
+            fps, expected = float(stream.average_rate or 0.0), stream.frames  # 0 when the header does not say
+            total = sum(1 for packet in container.demux(stream) if packet.size)
+        wanted = set(uniform_indices(total, keep))
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            fps = float(stream.average_rate or 0.0)
-            expected = stream.frames  # from the header; 0 when the container does not say
-            # Decode once, keeping every frame as a cheap reference; counts from headers are unreliable.
             for packet in container.demux(stream):
                 try:
-                    decoded.extend(packet.decode())
+                    decoded = packet.decode()
                 except av.error.InvalidDataError:
                     bad_packets += 1
+                    continue
+                for frame in decoded:
+                    if seen in wanted:
+                        frames.append(frame.to_ndarray(format="rgb24"))
+                        indices.append(seen)
+                    seen += 1
     except av.FFmpegError as e:
-        if not decoded:
+        if not frames:
             raise VideoError(f"cannot decode {path}: {e}") from None
         bad_packets += 1  # the demuxer gave up part-way: keep what was decoded
-    if not decoded:
+    if not frames:
         raise VideoError(f"no decodable frames in {path}")
-    indices = uniform_indices(len(decoded), keep)
-    frames = [decoded[i].to_ndarray(format="rgb24") for i in indices]
-    return Clip(frames, indices, len(decoded), fps, unreadable=max(bad_packets, expected - len(decoded)))
+    return Clip(frames, indices, seen, fps, unreadable=max(bad_packets, expected - seen, len(wanted) - len(frames)))
 
 
 def read_clip(source: str | Path, keep: int, reuse_jpeg_size: int | None = None) -> Clip:

@@ -37,6 +37,24 @@ def needs_gpu(stage):
     return lambda wildcards: int(stage_backend(stage, wildcards).gpu)
 
 
+#: Memory model of a stage job (MB): the interpreter with its libraries, what one clip needs while it is
+#: processed (the frames stage decodes up to max_frames source frames: 6.3 MB each at 1920x1080), and the
+#: chunk's stored frames held until written (JPEG, label map and landmarks: about 30 kB a frame).
+BASE_MB, SOURCE_FRAME_MB, STORED_FRAME_MB = 1000, 6.3, 0.03
+
+
+def stage_mem_mb(stage):
+    """mem_mb of a stage job, from its dataset's chunk_size and frames.max_frames."""
+
+    def mem_mb(wildcards):
+        cfg = DATASETS[wildcards.dataset].config
+        frames = cfg["frames"]["max_frames"]
+        clip = frames * SOURCE_FRAME_MB if stage == "frames" else 0
+        return int(BASE_MB + clip + cfg["chunk_size"] * frames * STORED_FRAME_MB)
+
+    return mem_mb
+
+
 def backend_files(stage):
     """Files the backend reads (a checkpoint, a prompt), as inputs: replacing one, or new content in it, reruns
     the stage (Snakemake compares the checksum of a small input that is newer than the outputs, so touching

@@ -19,7 +19,7 @@ rule describe:
         stage_benchmark("describe")
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=stage_mem_mb("describe"),
         gpu=needs_gpu("describe"),
     shell:
         "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunk:q} --frames {input.frames:q}"

@@ -15,7 +15,7 @@ rule frames:
         stage_benchmark("frames")
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=stage_mem_mb("frames"),
     shell:
         "{PYTHON} -m fineclipper.stages.frames --chunk {input.chunk:q} --output {output.table:q}"
         " --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

@@ -14,7 +14,7 @@ rule landmarks:
         stage_benchmark("landmarks")
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=stage_mem_mb("landmarks"),
     shell:
         "{PYTHON} -m fineclipper.stages.landmarks --frames {input.frames:q} --output {output.table:q}"
         " --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

@@ -18,7 +18,7 @@ rule masks:
         stage_benchmark("masks")
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=stage_mem_mb("masks"),
         gpu=needs_gpu("masks"),
     shell:
         "{PYTHON} -m fineclipper.stages.masks --frames {input.frames:q} --landmarks {input.landmarks:q}"

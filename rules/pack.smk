@@ -22,7 +22,7 @@ rule pack:
         stage_benchmark("pack")
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=stage_mem_mb("pack"),
     shell:
         "{PYTHON} -m fineclipper.stages.pack --chunk {input.chunk:q} {params.stage_args}"
         " --output {output.shard:q} --failures {output.failures:q} > {log:q} 2>&1"

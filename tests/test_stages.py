@@ -84,3 +84,53 @@ def test_too_few_landmarks_fail_unless_kept(chunk, tmp_path):
     samples, failures = run_stages(chunk, tmp_path, frames={"crop": "none"})
     assert failures["faceless"]["stage"] == "landmarks" and "found in 0 of 6 frames" in failures["faceless"]["reason"]
     assert set(samples) == {"astronaut", "carphone"}
+
+
+def build_chunk_in_subprocesses(chunk: Path, out: Path) -> Path:
+    """Every stage of the chunk as the rules run them (one process each); returns the shard."""
+    import subprocess
+    import sys
+
+    cfg = load_config(overrides={"train": {"enabled": False}})
+    t = {s: (str(out / f"{s}.parquet"), str(out / f"{s}.failures.parquet")) for s in STAGES}
+
+    def run(module, *args, section=None):
+        extra = ["--config", json.dumps(cfg[section])] if section else []
+        subprocess.run([sys.executable, "-m", f"fineclipper.stages.{module}", *args, *extra], check=True,
+                       capture_output=True)
+
+    run("frames", "--chunk", str(chunk), "--output", t["frames"][0], "--failures", t["frames"][1], section="frames")
+    run("landmarks", "--frames", t["frames"][0], "--output", t["landmarks"][0], "--failures", t["landmarks"][1],
+        section="landmarks")
+    run("masks", "--frames", t["frames"][0], "--landmarks", t["landmarks"][0], "--output", t["masks"][0],
+        "--failures", t["masks"][1], section="masks")
+    run("describe", "--chunk", str(chunk), "--frames", t["frames"][0], "--landmarks", t["landmarks"][0],
+        "--output", t["describe"][0], "--failures", t["describe"][1], section="describe")
+    run("pack", "--chunk", str(chunk), *[a for s in STAGES for a in (f"--{s}", t[s][0], f"--{s}-failures", t[s][1])],
+        "--output", str(out / "shard.tar"), "--failures", str(out / "failures.parquet"))
+    return out / "shard.tar"
+
+
+def test_the_same_chunk_gives_the_same_shard(tmp_path, carphone, demo_cfg):
+    """Demo clips written twice, each chunk built twice in separate processes: byte for byte the same."""
+    from fineclipper.datasets.demo import write_demo
+
+    shards = []
+    for run in ("a", "b"):
+        rows = write_demo({**demo_cfg, "clips_per_class": 1, "test_per_class": 0}, tmp_path / run / "videos", workers=1)
+        rows.append({**rows[0], "id": "carphone", "source": str(carphone)})
+        chunk = tmp_path / run / "train-0000.json"
+        chunk.write_text(json.dumps({"chunk": "train-0000", "rows": rows}))
+        shards.append(build_chunk_in_subprocesses(chunk, tmp_path / run))
+    videos = [sorted((tmp_path / run / "videos").glob("*.mp4")) for run in ("a", "b")]
+    assert [p.read_bytes() for p in videos[0]] == [p.read_bytes() for p in videos[1]]
+    first, second = (list(iter_raw(s)) for s in shards)
+    assert len(first) == 5 and [r["__key__"] for r in first] == [r["__key__"] for r in second]
+    for a, b in zip(first, second):
+        meta_a, meta_b = json.loads(a.pop("json")), json.loads(b.pop("json"))
+        meta_a.pop("source"), meta_b.pop("source")  # the two runs' own folders
+        assert meta_a == meta_b
+        assert {k: v for k, v in a.items() if not k.startswith("__")} == {k: v for k, v in b.items() if not k.startswith("__")}
+    # and the shards themselves, but for the sources' folders in the metadata
+    data = [s.read_bytes().replace(str(tmp_path / run).encode(), b"") for s, run in zip(shards, ("a", "b"))]
+    assert len(data[0]) > 0 and data[0] == data[1]

@@ -140,13 +140,59 @@ def test_checkpoints_hold_tunable_weights_only(demo_run):
     assert path.stat().st_size < 5_000_000
 
 
-def _train_cli(out, shards, config, nproc=None, timeout=600):
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _train_command(out, shards, config, nproc=None) -> list[str]:
     args = ["-m", "fineclipper.train.main", "--shards", *shards, "--classes", json.dumps(CLASSES),
             "--test-groups", "test", "--out", str(out), "--config", json.dumps(config)]
-    cmd = [sys.executable, *args] if nproc is None else [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port", "29533", *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    return [sys.executable, *args] if nproc is None else [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port", str(free_port()),
+        *args]
+
+
+TRAIN_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _train_cli(out, shards, config, nproc=None, timeout=600):
+    return subprocess.run(_train_command(out, shards, config, nproc), capture_output=True, text=True, timeout=timeout,
+                          env=TRAIN_ENV)
+
+
+def _records(path) -> list[dict]:
+    """metrics.jsonl without its timings."""
+    lines = (path / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "clips_per_s"} for line in lines]
+
+
+def test_a_killed_training_resumes_to_the_same_result(demo_run, tmp_path):
+    """SIGKILL after the first epoch, run the same command again: the same epochs, losses and weights as a
+    run never interrupted (same seed, CPU)."""
+    import signal
+    import time
+
+    shards = [str(p) for p in sorted((demo_run / "shards/demo").glob("*.tar"))]
+    config = {"model": TINY, "epochs": 3, "batch_size": 2, "workers": 0}
+    assert _train_cli(tmp_path / "whole", shards, config).returncode == 0
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(_train_command(killed, shards, config), env=TRAIN_ENV, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    while not (killed / "metrics.jsonl").exists() and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # the second epoch has begun
+    process.wait()
+    assert len(_records(killed)) == 1, "the run ended before it could be killed"
+    result = _train_cli(killed, shards, config)
+    assert result.returncode == 0 and "resuming from" in result.stderr
+    assert _records(killed) == _records(tmp_path / "whole")
+    whole, resumed = (torch.load(d / "best.pt", weights_only=True) for d in (tmp_path / "whole", killed))
+    assert whole["epoch"] == resumed["epoch"]
+    assert all(torch.equal(whole["model"][k], resumed["model"][k]) for k in whole["model"])
 
 
 def test_resume_continues_where_it_stopped(demo_run, tmp_path):

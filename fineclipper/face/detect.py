@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .quiet import native_logs_silenced
+
 
 class FaceDetector:
     """The most confident face box per image, in pixels ``(x0, y0, x1, y1)``, or ``None``."""
@@ -11,11 +13,13 @@ class FaceDetector:
     def __init__(self, min_confidence: float = 0.5, full_range: bool = False):
         import mediapipe as mp
 
-        self._detector = mp.solutions.face_detection.FaceDetection(
-            model_selection=int(full_range), min_detection_confidence=min_confidence)
+        with native_logs_silenced():
+            self._detector = mp.solutions.face_detection.FaceDetection(
+                model_selection=int(full_range), min_detection_confidence=min_confidence)
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
-        result = self._detector.process(np.ascontiguousarray(image))
+        with native_logs_silenced():
+            result = self._detector.process(np.ascontiguousarray(image))
         if not result.detections:
             return None
         best = max(result.detections, key=lambda d: d.score[0])
@@ -24,7 +28,8 @@ class FaceDetector:
         return np.array([box.xmin * w, box.ymin * h, (box.xmin + box.width) * w, (box.ymin + box.height) * h])
 
     def close(self) -> None:
-        self._detector.close()
+        with native_logs_silenced():
+            self._detector.close()
 
     def __enter__(self):
         return self

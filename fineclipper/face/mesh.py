@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .quiet import native_logs_silenced
+
 NUM_LANDMARKS = 478
 NUM_BLENDSHAPES = 52
 
@@ -24,9 +26,9 @@ def face_mesh_clip(frames: list[np.ndarray], min_detection: float = 0.5, min_tra
 
     n_points = NUM_LANDMARKS if refine else 468
     out = np.full((len(frames), NUM_LANDMARKS, 3), np.nan, np.float32)
-    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=refine,
-                                         min_detection_confidence=min_detection,
-                                         min_tracking_confidence=min_tracking) as mesh:
+    with native_logs_silenced(), mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=min_detection,
+            min_tracking_confidence=min_tracking) as mesh:
         for t, frame in enumerate(frames):
             result = mesh.process(frame)
             if result.multi_face_landmarks:
@@ -61,7 +63,7 @@ def face_landmarker_clip(frames: list[np.ndarray], task_model: str | Path, fps: 
     points = np.full((len(frames), NUM_LANDMARKS, 3), np.nan, np.float32)
     shapes = np.full((len(frames), NUM_BLENDSHAPES), np.nan, np.float32)
     step_ms = 1000.0 / (fps or 25.0)
-    with vision.FaceLandmarker.create_from_options(options) as landmarker:
+    with native_logs_silenced(), vision.FaceLandmarker.create_from_options(options) as landmarker:
         for t, frame in enumerate(frames):
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
             result = landmarker.detect_for_video(image, int(t * step_ms))

@@ -12,6 +12,7 @@ import pyarrow as pa
 from ..backends import build_backend
 from ..describe.leakage import remove_leakage
 from ..io import npy_load
+from ..errors import run_command
 from .common import read_chunk, read_rows, run_in_backend_python, run_per_video, stage_args, write_outputs
 
 log = logging.getLogger("fineclipper")
@@ -63,7 +64,7 @@ def run(chunk: str, frames: str, landmarks: str, output: str, failures: str, con
 def main() -> None:
     args = stage_args(__doc__, ["chunk", "frames", "landmarks"])
     run_in_backend_python("describe", args.config)
-    run(args.chunk, args.frames, args.landmarks, args.output, args.failures, args.config)
+    run_command("describe stage", run, args.chunk, args.frames, args.landmarks, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":

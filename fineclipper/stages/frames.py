@@ -10,6 +10,7 @@ import pyarrow as pa
 from ..face.detect import FaceDetector, crop_face, smooth_boxes
 from ..io import encode_image
 from ..video import read_clip
+from ..errors import run_command
 from .common import VideoFailure, read_chunk, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([
@@ -97,7 +98,7 @@ def run(chunk: str, output: str, failures: str, config: dict, progress: bool = T
 
 def main() -> None:
     args = stage_args(__doc__, ["chunk"])
-    run(args.chunk, args.output, args.failures, args.config)
+    run_command("frames stage", run, args.chunk, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from ..face.mesh import face_landmarker_clip, face_mesh_clip
 from ..io import npy_bytes
+from ..errors import run_command
 from .common import VideoFailure, decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([
@@ -49,7 +50,7 @@ def run(frames: str, output: str, failures: str, config: dict, progress: bool = 
 
 def main() -> None:
     args = stage_args(__doc__, ["frames"])
-    run(args.frames, args.output, args.failures, args.config)
+    run_command("landmarks stage", run, args.frames, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from ..backends import build_backend
 from ..io import encode_image, npy_load
+from ..errors import run_command
 from .common import decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([
@@ -43,7 +44,7 @@ def run(frames: str, landmarks: str, output: str, failures: str, config: dict, p
 
 def main() -> None:
     args = stage_args(__doc__, ["frames", "landmarks"])
-    run(args.frames, args.landmarks, args.output, args.failures, args.config)
+    run_command("masks stage", run, args.frames, args.landmarks, args.output, args.failures, args.config)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import logging
 
 import pyarrow as pa
 
+from ..errors import run_command
 from ..io import npy_load, read_table, write_table
 from ..shards import make_sample, write_shard
 from .common import FAILURE_SCHEMA, read_chunk
@@ -27,7 +28,7 @@ def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: di
     for s in STAGES:
         for f in read_table(stage_failures[s]).to_pylist():
             failed.setdefault(f["id"], f)
-    samples, failures = [], []
+    packed, failures = [], []
     for row in chunk["rows"]:
         vid = row["id"]
         if vid in failed:
@@ -37,28 +38,33 @@ def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: di
         if missing:  # a stage dropped it without saying why: still recorded, never lost
             failures.append({"id": vid, "stage": missing[0], "reason": f"absent from the {missing[0]} output"})
             continue
-        fr, lm, mk, ds = (tables[s][vid] for s in STAGES)
-        landmarks = npy_load(lm["landmarks"])
-        meta = {
-            "dataset": row["dataset"], "id": vid, "label": row["label"], "label_name": row["label_name"],
-            "group": row["group"], "chunk": chunk["chunk"], "source": row["source"], "fps": fr["fps"],
-            "total_frames": fr["total_frames"], "frame_indices": fr["indices"], "boxes": fr["boxes"],
-            "face_detected": fr["detected"], "face_found": fr["face_found"], "unreadable_frames": fr["unreadable_frames"],
-            "landmarks_detected": lm["detected"],
-            "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
-            "height": fr["height"], "description_backend": ds["backend"], "removed_words": ds["removed"],
-            "description_provenance": json.loads(ds["provenance"]), "mask_info": json.loads(mk["info"]),
-            "stage_versions": STAGE_VERSIONS,
-        }
-        blend = npy_load(lm["blendshapes"]) if lm["blendshapes"] is not None else None
-        samples.append(make_sample(vid, fr["jpegs"], mk["pngs"], landmarks, ds["text"], row["label"], meta, blend))
+        packed.append(row)
     ids = {r["id"] for r in chunk["rows"]}
-    packed, recorded = {s["__key__"] for s in samples}, {f["id"] for f in failures}
-    if packed & recorded or (packed | recorded) != ids:
+    keys, recorded = {r["id"] for r in packed}, {f["id"] for f in failures}
+    if keys & recorded or (keys | recorded) != ids or len(packed) + len(failures) != len(ids):
         raise RuntimeError(f"{chunk_path}: shard and failures do not partition the chunk's {len(ids)} videos")
-    write_shard(shard_path, samples)
+
+    def samples():  # built one at a time as the shard is written
+        for row in packed:
+            fr, lm, mk, ds = (tables[s][row["id"]] for s in STAGES)
+            meta = {
+                "dataset": row["dataset"], "id": row["id"], "label": row["label"], "label_name": row["label_name"],
+                "group": row["group"], "chunk": chunk["chunk"], "source": row["source"], "fps": fr["fps"],
+                "total_frames": fr["total_frames"], "frame_indices": fr["indices"], "boxes": fr["boxes"],
+                "face_detected": fr["detected"], "face_found": fr["face_found"],
+                "unreadable_frames": fr["unreadable_frames"], "landmarks_detected": lm["detected"],
+                "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
+                "height": fr["height"], "description_backend": ds["backend"], "removed_words": ds["removed"],
+                "description_provenance": json.loads(ds["provenance"]), "mask_info": json.loads(mk["info"]),
+                "stage_versions": STAGE_VERSIONS,
+            }
+            blend = npy_load(lm["blendshapes"]) if lm["blendshapes"] is not None else None
+            yield make_sample(row["id"], fr["jpegs"], mk["pngs"], npy_load(lm["landmarks"]), ds["text"], row["label"],
+                              meta, blend)
+
+    write_shard(shard_path, samples())
     write_table(failures_path, pa.Table.from_pylist(failures, schema=FAILURE_SCHEMA))
-    return {"videos": len(ids), "packed": len(samples), "failed": len(failures)}
+    return {"videos": len(ids), "packed": len(packed), "failed": len(failures)}
 
 
 def main() -> None:
@@ -72,6 +78,10 @@ def main() -> None:
     parser.add_argument("--config", default="{}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run_command("pack stage", pack_and_log, args)
+
+
+def pack_and_log(args: argparse.Namespace) -> None:
     counts = pack_chunk(args.chunk, {s: getattr(args, s) for s in STAGES},
                         {s: getattr(args, f"{s}_failures") for s in STAGES}, args.output, args.failures)
     log.info("pack %s: %s", args.output, json.dumps(counts))

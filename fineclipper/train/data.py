@@ -4,6 +4,7 @@ sampled frames decoded, split by node and worker, equal batches on every rank.""
 from __future__ import annotations
 
 import glob
+import logging
 import random
 import zlib
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import torch
 from ..masks.labels import mirror
 from ..model.render import render_landmarks, render_parsing
 from ..shards import decode_sample, num_frames
+
+log = logging.getLogger("fineclipper")
 
 #: Shards a training worker reads at once, taking each next sample from a random one of them.
 INTERLEAVED_SHARDS = 4
@@ -172,6 +175,10 @@ def collate(samples: list[dict]) -> dict:
     return batch
 
 
+def _decoded(sample) -> bool:
+    return sample is not None
+
+
 def interleave_shards(urls, streams: int, seed: int):
     """Samples of ``streams`` shards read at once, each next sample from a random one of them, so a
     worker mixes several shards (several chunks) before its shuffle buffer does."""
@@ -197,13 +204,14 @@ def interleave_shards(urls, streams: int, seed: int):
 
 
 def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, workers: int, *, train: bool,
-                select=None, batches_per_epoch: int | None = None, seed: int = 0):
+                select=None, batches_per_epoch: int | None = None, seed: int = 0, skip_bad: bool = False):
     """A WebLoader over ``shards``.
 
     Training: every worker of every rank draws shards at random with replacement, reads
     ``INTERLEAVED_SHARDS`` of them at once and shuffles the samples, and each rank takes
     ``batches_per_epoch`` batches per epoch, so every rank takes the same number of steps (DDP never
-    hangs). Evaluation: each shard once, split by worker, in order. ``select(key)`` filters samples.
+    hangs). Evaluation: each shard once, split by worker, in order. ``select(key)`` filters samples. A
+    sample that cannot be decoded is an error naming its shard, or (``skip_bad``) a warning and skipped.
     """
     import webdataset as wds
 
@@ -218,22 +226,31 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
     def apply(raw):
         rng = np.random.default_rng([seed, rank, worker_id(), zlib.crc32(raw["__key__"].encode()), apply.calls])
         apply.calls += 1
-        return transform(raw, rng)
+        try:
+            return transform(raw, rng)
+        except Exception as e:  # noqa: BLE001 - whatever broke, the shard and sample are what a person needs
+            message = f"{raw.get('__url__', 'a shard')}: sample {raw['__key__']} cannot be decoded ({type(e).__name__}: {e})"
+            if not skip_bad:
+                raise ValueError(message + "; set train.skip_bad_shards: true to skip such samples") from None
+            apply.skipped += 1
+            log.warning("%s; skipped (%d so far in this worker)", message, apply.skipped)
+            return None
 
-    apply.calls = 0
+    apply.calls = apply.skipped = 0
     chosen = [wds.select(lambda raw: select(raw["__key__"]))] if select is not None else []
     if train:
         # Every rank and worker draws shards at random (with replacement): no split needed.
         dataset = wds.DataPipeline(
             wds.ResampledShards(shards, seed=seed + rank, deterministic=True, empty_check=False),
             lambda urls: interleave_shards((u["url"] for u in urls), INTERLEAVED_SHARDS, seed * 1000 + rank * 100 + worker_id()),
-            *chosen, wds.shuffle(SHUFFLE_BUFFER, seed=seed + rank), wds.map(apply),
+            *chosen, wds.shuffle(SHUFFLE_BUFFER, seed=seed + rank), wds.map(apply), wds.select(_decoded),
             wds.batched(batch_size, collation_fn=collate, partial=False))
     else:
         # Evaluation runs in one process (rank 0) that reads every shard once: no split across nodes.
         dataset = wds.DataPipeline(wds.SimpleShardList(shards), wds.split_by_worker, wds.tarfile_to_samples(),
-                                   *chosen, wds.map(apply), wds.batched(batch_size, collation_fn=collate, partial=True))
-    loader = wds.WebLoader(dataset, batch_size=None, num_workers=workers, persistent_workers=train and workers > 0)
+                                   *chosen, wds.map(apply), wds.select(_decoded),
+                                   wds.batched(batch_size, collation_fn=collate, partial=True))
+    loader = wds.WebLoader(dataset, batch_size=None, num_workers=workers)
     if train:
         loader = loader.with_epoch(batches_per_epoch)
     return loader

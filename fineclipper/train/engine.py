@@ -52,7 +52,7 @@ def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, 
 
     ddp.train()
     params = [p for p in model.parameters() if p.requires_grad]
-    sums, seen, start = {}, 0, time.perf_counter()
+    sums, seen, batches, start = {}, 0, 0, time.perf_counter()
     bar = tqdm(loader, total=steps, desc=f"epoch {epoch + 1}/{cfg['epochs']}", disable=not show, file=sys.stderr,
                unit="batch")
     for batch in bar:
@@ -66,12 +66,21 @@ def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, 
         optimizer.step()
         scheduler.step()
         n = len(batch["label"])
-        seen += n
+        seen, batches = seen + n, batches + 1
         for k, v in {"loss": loss.detach(), **parts}.items():
             sums[k] = sums.get(k, 0.0) + float(v) * n
         bar.set_postfix(loss=f"{loss.item():.3f}", clips_per_s=f"{seen * world / (time.perf_counter() - start):.1f}")
     return {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0], "clips_per_s": seen * world / (time.perf_counter() - start),
-            "batches": steps, **{k: v / max(1, seen) for k, v in sums.items()}}
+            "batches_per_rank": gathered(batches, world), **{k: v / max(1, seen) for k, v in sums.items()}}
+
+
+def gathered(value: int, world: int) -> list[int]:
+    """Every rank's value (one process: its own)."""
+    if world == 1:
+        return [value]
+    values = [None] * world
+    torch.distributed.all_gather_object(values, value)
+    return values
 
 
 @torch.no_grad()

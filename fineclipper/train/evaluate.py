@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..datasets.classes import match_by_name
+from ..errors import json_argument, run_command
 from ..io import read_table, write_json
 from ..stages.common import read_chunk
 from .data import expand_shards, make_loader
@@ -87,18 +88,19 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", required=True, help="best.pt of a training run")
     parser.add_argument("--shards", nargs="+", required=True, help="the test groups' shards")
     parser.add_argument("--chunks", nargs="+", required=True,
                         help="the test groups' chunk manifests (results/<dataset>/chunks/<chunk>.json): the listed clips")
     parser.add_argument("--failures", nargs="*", default=[], help="the chunks' failures tables, for the reasons")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="folder for metrics.json and confusion.png")
     parser.add_argument("--classes", help="JSON list: evaluate zero-shot with these label texts")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=8, help="clips per batch")
+    parser.add_argument("--workers", type=int, default=2, help="loader worker processes")
     args = parser.parse_args(argv)
-    evaluate(args.checkpoint, expand_shards(args.shards), args.chunks, args.failures, args.out,
-             json.loads(args.classes) if args.classes else None, args.batch_size, args.workers)
+    classes = json_argument(args.classes, "--classes") if args.classes else None
+    run_command("evaluate", evaluate, args.checkpoint, expand_shards(args.shards), args.chunks, args.failures,
+                args.out, classes, args.batch_size, args.workers)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ..config import load_config
+from ..errors import json_argument, run_command
 from ..io import write_json
 from .checkpoint import build_model, checkpoint_state, load_checkpoint, save_checkpoint
 from .data import expand_shards, is_validation, make_loader, shard_group
@@ -24,13 +25,24 @@ from .distributed import barrier, cleanup, setup_distributed, wrap_ddp
 from .engine import optimiser_and_schedule, train_one_epoch, transform_for, validate
 
 
-def shard_keys(shards: list[str]) -> list[str]:
-    """Sample keys of shards, read from the tar headers (no image is decoded)."""
-    keys = []
+def readable_shards(shards: list[str], skip_bad: bool) -> tuple[list[str], list[str], list[str]]:
+    """The shards whose tar headers read to the end, their sample keys (no image is decoded), and the
+    shards skipped. A truncated or unreadable shard is an error naming it, or (``skip_bad``) a warning."""
+    good, keys, skipped = [], [], []
     for shard in shards:
-        with tarfile.open(shard) as tar:
-            keys.extend(m.name[: -len(".cls")] for m in tar.getmembers() if m.name.endswith(".cls"))
-    return keys
+        try:
+            with tarfile.open(shard) as tar:
+                names = tar.getnames()
+        except (tarfile.TarError, OSError, EOFError) as e:
+            if not skip_bad:
+                raise ValueError(f"{shard}: not a readable shard ({e}); set train.skip_bad_shards: true to train "
+                                 "without it") from None
+            print(f"warning: {shard}: not a readable shard ({e}); skipped", file=sys.stderr)
+            skipped.append(shard)
+            continue
+        good.append(shard)
+        keys.extend(name[: -len(".cls")] for name in names if name.endswith(".cls"))
+    return good, keys, skipped
 
 
 def train(shards: list[str], classes: list[str], test_groups: list[str], out: str | Path, cfg: dict) -> dict:
@@ -44,8 +56,8 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     torch.manual_seed(cfg["seed"])
     all_shards = expand_shards(shards)
     groups = sorted({shard_group(p) for p in all_shards} - set(test_groups))
-    train_shards = [p for p in all_shards if shard_group(p) in groups]
-    keys = shard_keys(train_shards)
+    train_shards, keys, skipped = readable_shards([p for p in all_shards if shard_group(p) in groups],
+                                                  cfg["skip_bad_shards"])
     val_keys = [k for k in keys if is_validation(k, cfg["val_percent"])]
     n_train = len(keys) - len(val_keys)
     if n_train == 0:
@@ -66,11 +78,18 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         if rank == 0:
             print(f"resuming from {last} at epoch {start_epoch}", file=sys.stderr)
 
-    loader = make_loader(train_shards, transform_for(model, True, cfg["image_size"], cfg["augment"]), cfg["batch_size"],
-                         cfg["workers"], train=True, select=lambda k: not is_validation(k, cfg["val_percent"]),
-                         batches_per_epoch=steps, seed=cfg["seed"] * 1000 + start_epoch)
+    train_tf = transform_for(model, True, cfg["image_size"], cfg["augment"])
+
+    def epoch_loader(epoch: int):
+        """This epoch's batches, drawn from the seed and the epoch alone: a resumed run sees what an
+        uninterrupted one would have seen."""
+        return make_loader(train_shards, train_tf, cfg["batch_size"], cfg["workers"], train=True,
+                           select=lambda k: not is_validation(k, cfg["val_percent"]), batches_per_epoch=steps,
+                           seed=cfg["seed"] * 1000 + epoch, skip_bad=cfg["skip_bad_shards"])
+
     val_loader = make_loader(train_shards, transform_for(model, False, cfg["image_size"]), cfg["batch_size"], 0,
-                             train=False, select=lambda k: is_validation(k, cfg["val_percent"])) \
+                             train=False, select=lambda k: is_validation(k, cfg["val_percent"]),
+                             skip_bad=cfg["skip_bad_shards"]) \
         if val_keys and rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -78,7 +97,8 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
               f"{steps} batches/epoch x {world} process(es), tunable parameters: "
               f"{model.count_parameters()['total_tunable']:,}", file=sys.stderr)
     for epoch in range(start_epoch, cfg["epochs"]):
-        record = train_one_epoch(model, ddp, loader, optimizer, scheduler, cfg, device, epoch, steps, world, rank == 0)
+        record = train_one_epoch(model, ddp, epoch_loader(epoch), optimizer, scheduler, cfg, device, epoch, steps, world,
+                                 rank == 0)
         if rank == 0:
             if val_loader is not None:
                 record.update(validate(model, val_loader, device))
@@ -96,6 +116,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         barrier(world)
     summary = {"best_epoch": best["epoch"] + 1, "best_val_uar": best["uar"], "train_clips": n_train,
                "val_clips": len(val_keys), "groups": groups, "test_groups": test_groups, "world_size": world,
+               "skipped_shards": skipped,
                "parameters": model.count_parameters()}
     if rank == 0:
         write_json(out / "train_summary.json", summary)
@@ -112,7 +133,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", required=True, help="run folder: checkpoints and metrics")
     parser.add_argument("--config", default="{}", help="the train section as JSON (see the config schema)")
     args = parser.parse_args(argv)
-    train(args.shards, json.loads(args.classes), args.test_groups, args.out, json.loads(args.config))
+    run_command("train", train, args.shards, json_argument(args.classes, "--classes"), args.test_groups, args.out,
+                json_argument(args.config, "--config"))
 
 
 if __name__ == "__main__":
