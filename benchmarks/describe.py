@@ -1,14 +1,15 @@
 """Throughput of the vllm describe backend: videos/s and generated tokens/s of ``VllmDescriber.describe`` on
 synthetic clips (JPEG face-crop-sized frames, decoded and sampled as the stage does), in one process.
 
-Three passes on the same engine, after a warm-up, each on clips it has not seen: the stage's way (all clips in one ``generate`` call),
-per-clip calls (the stage's fallback when a batch fails), and the batch with twice the frames. Run it in
-the vLLM environment (``workflow/envs/vllm-venv.sh``)::
+Three passes on the same engine, in interleaved rounds after a warm-up round, each on clips it has not
+seen: the stage's way (all clips in one ``generate`` call), per-clip calls (the stage's fallback when a
+batch fails), and the batch with twice the frames. Run it in the vLLM environment
+(``workflow/envs/vllm-venv.sh``)::
 
-    python benchmarks/describe.py --model Qwen/Qwen2.5-VL-7B-Instruct          # real weights
-    python benchmarks/describe.py --arch qwen2.5-vl-7b                         # its architecture, random weights
-    python benchmarks/describe.py --arch tiny --clips 16                     # CPU (vllm-venv.sh --cpu)
-    python benchmarks/describe.py --smoke                                    # does it run (tests/test_benchmarks.py)
+    python benchmarks/describe.py --model Qwen/Qwen2.5-VL-7B-Instruct   # real weights
+    python benchmarks/describe.py --arch qwen2.5-vl-7b                  # its architecture, random weights
+    python benchmarks/describe.py --arch tiny --clips 16                # CPU (vllm-venv.sh --cpu)
+    python benchmarks/describe.py --smoke                               # does it run (tests/test_benchmarks.py)
 
 ``--arch`` builds a model folder offline (fineclipper/describe/tiny_vlm.py); the 7B architecture gets
 random weights from vLLM (``load_format: dummy``). Without a GPU, vLLM's CPU build runs in this process
@@ -69,23 +70,31 @@ def synthetic_clips(count: int, stored_frames: int, size: int, seed: int = 0) ->
     return clips
 
 
-def timed(describer: VllmDescriber, new_batches: Callable[[], list[list[dict]]], repeats: int) -> dict:
-    """Median seconds over ``repeats`` of describing every batch of ``new_batches()`` (new clips each time:
-    vLLM's caches never saw them, as in the stage), and the token counts of one pass."""
-    seconds, generated, prompt = [], 0, 0
-    for _ in range(repeats):
-        batches = new_batches()
-        started = time.perf_counter()
-        generated = prompt = 0
-        for batch in batches:
-            describer.describe(batch)
-            generated += describer.last_run["generated_tokens"]
-            prompt += describer.last_run["prompt_tokens"]
-        seconds.append(time.perf_counter() - started)
-    clips = sum(len(b) for b in batches)
-    s = statistics.median(seconds)
-    return {"seconds": s, "videos_per_s": clips / s, "tokens_per_s": generated / s,
-            "generated_per_clip": generated / clips, "prompt_per_clip": prompt / clips}
+def interleaved(describer: VllmDescriber, passes: dict[str, tuple[int, Callable[[], list[list[dict]]]]],
+                rounds: int) -> dict[str, dict]:
+    """Each pass ``name -> (frames, new_batches)`` once per round, after one uncounted warm-up round (load on
+    a shared machine hits every pass alike): median seconds of describing every batch of ``new_batches()``
+    (new clips each time: vLLM's caches never saw them, as in the stage) and the token counts of a pass."""
+    seconds: dict[str, list[float]] = {name: [] for name in passes}
+    counts = {}
+    for round_ in range(rounds + 1):
+        for name, (frames, new_batches) in passes.items():
+            describer.frames, batches = frames, new_batches()
+            started = time.perf_counter()
+            generated = prompt = 0
+            for batch in batches:
+                describer.describe(batch)
+                generated += describer.last_run["generated_tokens"]
+                prompt += describer.last_run["prompt_tokens"]
+            if round_:
+                seconds[name].append(time.perf_counter() - started)
+            counts[name] = (sum(len(b) for b in batches), generated, prompt, frames)
+    results = {}
+    for name, (clips, generated, prompt, frames) in counts.items():
+        s = statistics.median(seconds[name])
+        results[name] = {"frames": frames, "seconds": s, "videos_per_s": clips / s, "tokens_per_s": generated / s,
+                         "generated_per_clip": generated / clips, "prompt_per_clip": prompt / clips}
+    return results
 
 
 def main() -> None:
@@ -140,21 +149,21 @@ def main() -> None:
         def clips(n: int) -> list[dict]:
             return synthetic_clips(n, args.stored_frames, args.size, seed=next(seeds))
 
-        describer.describe(clips(min(4, args.clips)))  # warm-up
-        batched = timed(describer, lambda: [clips(args.clips)], args.repeats)
-        per_clip = timed(describer, lambda: [[c] for c in clips(args.per_clip)], args.repeats)
-        describer.frames = 2 * args.frames
-        doubled = timed(describer, lambda: [clips(args.clips)], args.repeats)
+        r = interleaved(describer, {
+            "batched, one generate call": (args.frames, lambda: [clips(args.clips)]),
+            "per-clip calls": (args.frames, lambda: [[c] for c in clips(args.per_clip)]),
+            f"batched, {2 * args.frames} frames": (2 * args.frames, lambda: [clips(args.clips)]),
+        }, args.repeats)
 
     print(f"model {args.model or args.arch} on {device}; engine loaded in {load:.1f} s; {args.clips} clips of "
           f"{args.stored_frames} stored {args.size} px frames, max_pixels {args.max_pixels}, "
-          f"{'fixed ' + str(args.fixed_tokens) if args.fixed_tokens else 'free'} tokens, median of {args.repeats}")
-    for name, r in (("batched, one generate call", batched), ("per-clip calls", per_clip),
-                    (f"batched, {2 * args.frames} frames", doubled)):
-        frames = 2 * args.frames if r is doubled else args.frames
-        print(f"  {name:28s} {frames:3d} frames: {r['videos_per_s']:8.2f} videos/s {r['tokens_per_s']:9.1f} "
-              f"generated tokens/s  ({r['prompt_per_clip']:.0f} prompt, {r['generated_per_clip']:.0f} generated "
-              f"tokens per clip, {r['seconds']:.2f} s)")
+          f"{'fixed ' + str(args.fixed_tokens) if args.fixed_tokens else 'free'} tokens, median of {args.repeats} "
+          "interleaved rounds")
+    for name, x in r.items():
+        print(f"  {name:28s} {x['frames']:3d} frames: {x['videos_per_s']:8.2f} videos/s {x['tokens_per_s']:9.1f} "
+              f"generated tokens/s  ({x['prompt_per_clip']:.0f} prompt, {x['generated_per_clip']:.0f} generated "
+              f"tokens per clip, {x['seconds']:.2f} s)")
+    batched, per_clip, doubled = r.values()
     print(f"  batched / per-clip: {batched['videos_per_s'] / per_clip['videos_per_s']:.2f}x videos/s; "
           f"{args.frames} / {2 * args.frames} frames: {batched['videos_per_s'] / doubled['videos_per_s']:.2f}x")
     if device != "CPU":

@@ -17,6 +17,7 @@ class Backend:
     gpu: bool  # runs on a GPU where there is one: its rule asks for gpu=1
     conda: str | None = None  # the conda environment file (for --sdm conda); None: the workflow's own
     files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint, a prompt): inputs of its rule
+    mem_mb: int = 0  # host memory it needs beyond the stage's own (a model's weights pass through it)
 
 
 #: masks.parser -> backend. A parser has ``needs_image`` and ``parse(images, landmarks, shape) -> (maps, info)``.
@@ -28,7 +29,7 @@ MASK_PARSERS = {
 DESCRIBERS = {
     "landmarks": Backend("fineclipper.describe.landmarks:LandmarkDescriber", gpu=False),
     "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml",
-                    files=("prompt",)),
+                    files=("prompt",), mem_mb=30000),  # a 7B VLM: 16 GB of bf16 weights, vLLM and CUDA
 }
 #: stage -> (config key naming its backend, registry)
 REGISTRIES = {"masks": ("parser", MASK_PARSERS), "describe": ("backend", DESCRIBERS)}

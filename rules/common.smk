@@ -6,7 +6,7 @@ import re
 import sys
 
 from fineclipper import resolve_path
-from fineclipper.backends import backend_of
+from fineclipper.backends import REGISTRIES, backend_of
 from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.workflow import plan_workflow
 
@@ -44,13 +44,14 @@ BASE_MB, SOURCE_FRAME_MB, STORED_FRAME_MB = 1000, 6.3, 0.03
 
 
 def stage_mem_mb(stage):
-    """mem_mb of a stage job, from its dataset's chunk_size and frames.max_frames."""
+    """mem_mb of a stage job, from its dataset's chunk_size and frames.max_frames, plus its backend's own."""
 
     def mem_mb(wildcards):
         cfg = DATASETS[wildcards.dataset].config
         frames = cfg["frames"]["max_frames"]
         clip = frames * SOURCE_FRAME_MB if stage == "frames" else 0
-        return int(BASE_MB + clip + cfg["chunk_size"] * frames * STORED_FRAME_MB)
+        backend = stage_backend(stage, wildcards).mem_mb if stage in REGISTRIES else 0
+        return int(BASE_MB + clip + cfg["chunk_size"] * frames * STORED_FRAME_MB + backend)
 
     return mem_mb
 

@@ -143,9 +143,9 @@ def test_describe_settings_rerun_describe_and_pack_only(run):
 
 
 def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run, tmp_path):
-    """Planned without vLLM: switching to the vllm backend plans describe on a GPU; from outputs recorded as
-    made by it (``--touch``, on a copy of the run), another model, prompt content or sampling replans describe
-    and what follows, touching the prompt file plans nothing."""
+    """Planned without vLLM: switching to the vllm backend plans describe on a GPU, with the model's host
+    memory; from outputs recorded as made by it (``--touch``, on a copy of the run), another model, prompt
+    content or sampling replans describe and what follows, touching the prompt file plans nothing."""
     workdir = tmp_path / "run"
     shutil.copytree(run[0], workdir, symlinks=True)
     chunks = len(shards_of(workdir))
@@ -160,7 +160,8 @@ def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run
 
     switched = plan()
     assert planned_jobs(switched) == rerun
-    assert re.search(r"rule describe:(?:\n .*)*\n\s+resources: .*\bgpu=1\b", switched.stdout), switched.stdout[-3000:]
+    resources = re.search(r"rule describe:(?:\n .*)*?\n\s+resources: (.*)", switched.stdout).group(1).split(", ")
+    assert "gpu=1" in resources and int(next(r for r in resources if r.startswith("mem_mb="))[7:]) > 30000
     snakemake(workdir, "--touch", "--cores", "2", "all", configs=("config.yaml", "vllm.yaml"))
     assert planned_jobs(plan(model="Qwen/Qwen2.5-VL-3B-Instruct")) == rerun
     assert planned_jobs(plan(sampling={"temperature": 0.7})) == rerun
