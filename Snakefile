@@ -24,6 +24,17 @@ validate_config(config)
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    dataset="|".join(re.escape(name) for name in DATASETS),
+    chunk=r"[A-Za-z0-9]+-\d{4}",
+    experiment="|".join(re.escape(e.name) for e in PLAN.experiments) or "^$",
+    seed=r"\d+",
+    run="|".join(re.escape(run) for run in PRIMARY.runs) or "^$",
+    target="|".join(re.escape(name) for name in ZERO_SHOT) or "^$",
+
+
 include: "rules/demo.smk"
 include: "rules/frames.smk"
 include: "rules/landmarks.smk"
@@ -31,6 +42,7 @@ include: "rules/masks.smk"
 include: "rules/describe.smk"
 include: "rules/pack.smk"
 include: "rules/train.smk"
+include: "rules/predict.smk"
 
 
 rule all:
@@ -44,3 +56,8 @@ rule all:
 rule shards:
     input:
         shard_paths(PRIMARY),
+
+
+rule predict:
+    input:
+        PREDICTIONS,

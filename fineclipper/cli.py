@@ -1,4 +1,4 @@
-"""The ``fineclipper`` command: demo-data, manifest, inspect."""
+"""The ``fineclipper`` command: demo-data, manifest, inspect, predict."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ def cmd_inspect(args: argparse.Namespace) -> None:
         sys.exit(f"{args.shard}: no sample" + (f" with key {args.key!r}" if args.key else ""))
 
 
+def cmd_predict(args: argparse.Namespace) -> None:
+    from .predict import run_predict
+
+    run_predict(args)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fineclipper", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +98,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--count", type=int, default=1, help="how many samples to show")
     p.add_argument("--sheet", help="write a contact-sheet PNG (frames, masks, landmarks)")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("predict", help="a trained checkpoint on new videos: top classes and a description per clip")
+    p.add_argument("--checkpoint", required=True, help="best.pt of a training run (it records its preprocessing)")
+    p.add_argument("videos", nargs="+", metavar="VIDEO_OR_FOLDER",
+                   help="video files, folders of frame images (one clip each) or folders of videos")
+    p.add_argument("--out", help="write the predictions as CSV (or JSON, for a .json name)")
+    p.add_argument("--top-k", type=int, default=3, help="classes shown per clip")
+    p.add_argument("--sheet", help="folder for a contact sheet per clip, with a bar chart of its probabilities")
+    p.add_argument("--batch-size", type=int, default=8, help="clips preprocessed and run together")
+    p.set_defaults(func=cmd_predict)
 
     args = parser.parse_args(argv)
     run_command(f"fineclipper {args.command}", args.func, args)

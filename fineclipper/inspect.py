@@ -32,8 +32,9 @@ def describe_raw(raw: dict) -> str:
     return "\n".join(lines)
 
 
-def contact_sheet(sample: dict, path: str | Path, columns: int = 8) -> None:
-    """Write a PNG with rows of frames, their colour label maps, and frames with landmarks drawn."""
+def contact_sheet(sample: dict, path: str | Path, columns: int = 8, probabilities: dict[str, float] | None = None) -> None:
+    """Write a PNG with rows of frames, their colour label maps, and frames with landmarks drawn; with
+    ``probabilities`` (class -> probability), a bar chart of them below."""
     import cv2
 
     from .io import encode_image, write_bytes
@@ -52,7 +53,35 @@ def contact_sheet(sample: dict, path: str | Path, columns: int = 8) -> None:
             cv2.circle(drawn, (int(x), int(y)), 1, (0, 255, 0), -1)
         rows[2].append(drawn)
     sheet = np.concatenate([np.concatenate(r, 1) for r in rows], 0)
-    title = f"{sample['key']}  label={sample['meta']['label_name']}"
+    title = f"{sample['key']}  label={sample['meta'].get('label_name') or '-'}"
+    if probabilities:
+        best = max(probabilities, key=probabilities.get)
+        title += f"  predicted={best} ({probabilities[best]:.2f})"
     banner = np.full((28, sheet.shape[1], 3), 255, np.uint8)
     cv2.putText(banner, title, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
-    write_bytes(path, encode_image(".png", cv2.cvtColor(np.concatenate([banner, sheet], 0), cv2.COLOR_RGB2BGR)))
+    parts = [banner, sheet]
+    if probabilities:
+        parts.append(probability_chart(probabilities, sheet.shape[1]))
+    write_bytes(path, encode_image(".png", cv2.cvtColor(np.concatenate(parts, 0), cv2.COLOR_RGB2BGR)))
+
+
+def probability_chart(probabilities: dict[str, float], width: int) -> np.ndarray:
+    """A horizontal bar chart of class probabilities, as an RGB image ``width`` pixels wide."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(probabilities, key=probabilities.get)
+    fig, ax = plt.subplots(figsize=(width / 100, 0.3 * len(names) + 0.6), dpi=100)
+    ax.barh(names, [probabilities[n] for n in names], color="#3b75af")
+    for i, n in enumerate(names):
+        ax.text(probabilities[n] + 0.01, i, f"{probabilities[n]:.2f}", va="center", fontsize=8)
+    ax.set_xlim(0, 1.1)
+    ax.set_xlabel("probability")
+    fig.tight_layout()
+    fig.canvas.draw()
+    chart = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return chart[:, :width] if chart.shape[1] >= width else np.pad(chart, ((0, 0), (0, width - chart.shape[1]), (0, 0)),
+                                                                     constant_values=255)

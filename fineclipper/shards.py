@@ -9,7 +9,7 @@ the first dot). Fields:
 ``landmarks.npy``  (T, 478, 3) float16, MediaPipe normalised coordinates of the crop, NaN = no face
 ``blendshapes.npy`` (T, 52) float16, only when the Tasks FaceLandmarker ran
 ``desc.txt``       the description after the leakage filter, UTF-8
-``cls``            label index, ASCII digits
+``cls``            label index, ASCII digits; absent for a clip of an unlabelled dataset
 ``json``           metadata: dataset, id, label, label_name, group, chunk, source, fps,
                    total_frames, frame_indices, boxes, face_detected, face_found,
                    unreadable_frames, landmarks_detected, detection_rate, width, height,
@@ -43,15 +43,17 @@ def mask_key(i: int) -> str:
 
 
 def make_sample(key: str, jpegs: list[bytes], pngs: list[bytes], landmarks: np.ndarray, description: str,
-                label: int, meta: dict, blendshapes: np.ndarray | None = None) -> dict:
-    """Build one sample dict ready for :class:`webdataset.TarWriter` (all values bytes)."""
+                label: int | None, meta: dict, blendshapes: np.ndarray | None = None) -> dict:
+    """Build one sample dict ready for :class:`webdataset.TarWriter` (all values bytes); an unlabelled clip
+    (``label`` None) has no ``cls``."""
     if "." in key:
         raise ValueError(f"sample key {key!r} contains a dot")
     if not (len(jpegs) == len(pngs) == len(landmarks)):
         raise ValueError(f"{key}: {len(jpegs)} frames, {len(pngs)} masks and {len(landmarks)} landmark rows differ")
     sample = {"__key__": key, "landmarks.npy": npy_bytes(np.asarray(landmarks, np.float16)),
-              "desc.txt": description.encode("utf-8"), "cls": str(int(label)).encode("ascii"),
-              "json": json.dumps(meta, sort_keys=True).encode("utf-8")}
+              "desc.txt": description.encode("utf-8"), "json": json.dumps(meta, sort_keys=True).encode("utf-8")}
+    if label is not None:
+        sample["cls"] = str(int(label)).encode("ascii")
     for i, (jpg, png) in enumerate(zip(jpegs, pngs)):
         sample[frame_key(i)] = jpg
         sample[mask_key(i)] = png
@@ -108,7 +110,7 @@ def decode_sample(raw: dict, frames: list[int] | None = None) -> dict:
         "masks": [image(raw[mask_key(i)], cv2.IMREAD_UNCHANGED) for i in selected],
         "landmarks": landmarks[list(selected)],
         "description": raw["desc.txt"].decode("utf-8"),
-        "label": int(raw["cls"]),
+        "label": int(raw["cls"]) if "cls" in raw else None,
         "meta": json.loads(raw["json"]),
     }
     if "blendshapes.npy" in raw:

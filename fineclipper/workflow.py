@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config import dataset_config_path, load_config, merge, validate_config
+from .errors import ConfigError
 from .datasets import AnnotationError, build_manifest, class_names, plan_chunks, plan_runs
 from .io import write_json_if_changed
 
@@ -34,6 +35,10 @@ class DatasetPlan:
         return self.config["dataset"]["format"]
 
     @property
+    def labelled(self) -> bool:
+        return all(row["label"] is not None for rows in self.chunks.values() for row in rows)
+
+    @property
     def groups(self) -> list[str]:
         return sorted({chunk.rsplit("-", 1)[0] for chunk in self.chunks})
 
@@ -46,10 +51,11 @@ class DatasetPlan:
         return [c for c in self.chunks if c.rsplit("-", 1)[0] in set(groups)]
 
     def write_chunk_manifests(self) -> None:
-        """One JSON per chunk, rewritten only when its rows change: an unchanged plan leaves every mtime
-        alone, and a changed chunk reruns just that chunk."""
+        """One JSON per chunk (its rows and the dataset's class names), rewritten only when it changes: an
+        unchanged plan leaves every mtime alone, and a changed chunk reruns just that chunk."""
         for chunk, rows in self.chunks.items():
-            write_json_if_changed(f"{self.config['results']}/{self.name}/chunks/{chunk}.json", {"chunk": chunk, "rows": rows})
+            write_json_if_changed(f"{self.config['results']}/{self.name}/chunks/{chunk}.json",
+                                  {"chunk": chunk, "classes": self.classes, "rows": rows})
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,15 @@ def plan_experiments(config: dict) -> list[Experiment]:
 
 
 def plan_dataset(config: dict, tested: bool) -> DatasetPlan:
-    """The manifest and chunk plan of a validated config; ``tested``: work out its test runs too."""
+    """The manifest and chunk plan of a validated config; ``tested``: work out its test runs too (a dataset
+    without labels cannot be tested)."""
     rows = build_manifest(config)
     plan = DatasetPlan(config, class_names(config["dataset"], config["demo"]),
                        plan_chunks(rows, config["chunk_size"], config["chunk_seed"], config["dataset"]["limit_per_group"]))
+    if tested and not plan.labelled:
+        raise ConfigError(f"dataset {plan.name} has no labels: it cannot be trained on or tested (train.enabled: "
+                          "false); write a trained model's predictions for it with the predict target and "
+                          "predict.checkpoint")
     if tested:
         plan.runs = plan_runs(plan.groups, config["dataset"]["test_groups"],
                               f"dataset.test_groups of {plan.name}")

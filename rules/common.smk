@@ -1,5 +1,5 @@
 # The plan (computed at parse time), paths and helpers shared by the stage rules.
-# Every stage rule serves every dataset of the run ({dataset}: the run's own and its zero-shot targets),
+# Every stage serves every dataset of the run ({dataset}, the run's own and its zero-shot targets),
 # each with its own config section.
 import json
 import re
@@ -22,9 +22,6 @@ for _plan in DATASETS.values():
     _plan.write_chunk_manifests()
 
 
-wildcard_constraints:
-    dataset="|".join(re.escape(name) for name in DATASETS),
-    chunk=r"[A-Za-z0-9]+-\d{4}",
 
 
 def stage_backend(stage, wildcards):
@@ -132,3 +129,76 @@ def source_inputs(wildcards):
     if DATASETS[wildcards.dataset].format != "demo":
         return []
     return f"{RESULTS_ROOT}/{wildcards.dataset}/videos"
+
+
+# ----- training, evaluation and the report (rules/train.smk) -----
+
+EXPERIMENTS = {e.path: e for e in PLAN.experiments}  # "<name>/seed<k>" -> Experiment
+RUN_DIR = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
+REPORT_DIR = f"{RESULTS}/report"
+
+
+
+
+def train_targets():
+    if not PRIMARY.runs:
+        return []
+    return [f"{REPORT_DIR}/report.html"]
+
+
+def experiment(wildcards):
+    return EXPERIMENTS[f"{wildcards.experiment}/seed{wildcards.seed}"]
+
+
+def train_params(wildcards):
+    """What a training run depends on: its experiment's train section, not whether it runs or is
+    evaluated zero-shot afterwards."""
+    train = experiment(wildcards).train
+    return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
+
+
+#: The preprocessing that builds the shards, recorded in every checkpoint (for `fineclipper predict`).
+PREPROCESSING = json.dumps({stage: config[stage] for stage in ("frames", "landmarks", "masks", "describe")},
+                           sort_keys=True)
+
+
+def run_chunks(run, tested):
+    """Chunks a run tests (``tested``) or trains on."""
+    test = set(PRIMARY.runs[run])
+    return PRIMARY.chunks_in(test if tested else set(PRIMARY.groups) - test)
+
+
+def evaluation_inputs(tested):
+    """What an evaluation reads, for ``tested(wildcards) -> (plan, groups)``: the shards, chunk manifests
+    (the listed clips) and failures tables of those groups."""
+
+    def inputs(kind):
+        def paths(wildcards):
+            plan, groups = tested(wildcards)
+            chunks = plan.chunks_in(groups)
+            if kind == "chunks":
+                return [chunk_path(plan.name, c) for c in chunks]
+            return (shard_paths if kind == "shards" else failure_paths)(plan, chunks)
+
+        return paths
+
+    return {kind: inputs(kind) for kind in ("shards", "chunks", "failures")}
+
+
+def run_outputs(name):
+    """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"."""
+    return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in PRIMARY.runs]
+
+
+# ----- predictions (rules/predict.smk) -----
+
+PREDICTIONS = f"{RESULTS}/predict/predictions.csv"
+
+
+def predict_checkpoint(wildcards):
+    """predict.checkpoint, which the predict target needs."""
+    path = config["predict"]["checkpoint"]
+    if not path:
+        raise ValueError("the predict target needs predict.checkpoint: a trained best.pt (--config "
+                         "'predict={\"checkpoint\": \"path/to/best.pt\"}')")
+    return path

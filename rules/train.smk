@@ -3,62 +3,6 @@
 # every listed clip of its test group and zero-shot on other datasets' test groups (train.zero_shot), and a
 # report that sets the results beside the paper's.
 
-EXPERIMENTS = {e.path: e for e in PLAN.experiments}  # "<name>/seed<k>" -> Experiment
-RUN_DIR = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
-REPORT_DIR = f"{RESULTS}/report"
-
-
-wildcard_constraints:
-    experiment="|".join(re.escape(e.name) for e in PLAN.experiments) or "^$",
-    seed=r"\d+",
-    run="|".join(re.escape(run) for run in PRIMARY.runs) or "^$",
-    target="|".join(re.escape(name) for name in ZERO_SHOT) or "^$",
-
-
-def train_targets():
-    if not PRIMARY.runs:
-        return []
-    return [f"{REPORT_DIR}/report.html"]
-
-
-def experiment(wildcards):
-    return EXPERIMENTS[f"{wildcards.experiment}/seed{wildcards.seed}"]
-
-
-def train_params(wildcards):
-    """What a training run depends on: its experiment's train section, not whether it runs or is
-    evaluated zero-shot afterwards."""
-    train = experiment(wildcards).train
-    return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
-
-
-def run_chunks(run, tested):
-    """Chunks a run tests (``tested``) or trains on."""
-    test = set(PRIMARY.runs[run])
-    return PRIMARY.chunks_in(test if tested else set(PRIMARY.groups) - test)
-
-
-def evaluation_inputs(tested):
-    """What an evaluation reads, for ``tested(wildcards) -> (plan, groups)``: the shards, chunk manifests
-    (the listed clips) and failures tables of those groups."""
-
-    def inputs(kind):
-        def paths(wildcards):
-            plan, groups = tested(wildcards)
-            chunks = plan.chunks_in(groups)
-            if kind == "chunks":
-                return [chunk_path(plan.name, c) for c in chunks]
-            return (shard_paths if kind == "shards" else failure_paths)(plan, chunks)
-
-        return paths
-
-    return {kind: inputs(kind) for kind in ("shards", "chunks", "failures")}
-
-
-def run_outputs(name):
-    """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"."""
-    return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in PRIMARY.runs]
-
 
 rule train:
     input:
@@ -71,6 +15,7 @@ rule train:
     params:
         config=train_params,
         classes=json.dumps(PRIMARY.classes),
+        preprocessing=PREPROCESSING,
         out=lambda wildcards, output: os.path.dirname(output.best),
     log:
         f"{LOGS}/train/{{experiment}}/seed{{seed}}/{{run}}.log",
@@ -82,7 +27,7 @@ rule train:
         gpu=1,
     shell:
         "{PYTHON} -m fineclipper.train.main --shards {input.shards:q} --classes {params.classes:q}"
-        " --out {params.out:q} --config {params.config:q} > {log:q} 2>&1"
+        " --out {params.out:q} --config {params.config:q} --preprocessing {params.preprocessing:q} > {log:q} 2>&1"
 
 
 rule evaluate:

@@ -45,3 +45,27 @@ def astronaut_face(astronaut) -> np.ndarray:
 def demo_cfg() -> dict:
     return {"classes": ["neutral", "happiness", "surprise", "anger"], "clips_per_class": 2, "test_per_class": 1,
             "frames": 12, "size": 160, "fps": 25, "seed": 0}
+
+
+#: A tiny FineCLIPER on a random frozen CLIP, for fast training in tests.
+TINY = {"clip_model": "FC-Tiny", "pretrained": None, "num_frames": 4}
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The whole default workflow on a small demo: shards, a 2-epoch tiny model, its test metrics, the report."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    workdir = tmp_path_factory.mktemp("train")
+    cfg = {"demo": {"clips_per_class": 3, "test_per_class": 1, "frames": 12, "size": 160}, "chunk_size": 4,
+           "frames": {"max_frames": 8},
+           "train": {"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 25}}
+    (workdir / "cfg.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "cfg.yaml"), "--cores", "2", "all"]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir

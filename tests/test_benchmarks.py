@@ -20,6 +20,7 @@ TINY = {
     "gpu_step.py": (["--clip-model", "FC-Tiny", "--batch-size", "2", "--frames", "4", "--steps", "1"], "train step"),
     "sam.py": (["--model-type", "SAM-Tiny", "--frames", "2", "--batch-size", "2", "--repeats", "1"], "frames/s"),
     "rehearsal.py": (["--datasets", "mafw", "--lines", "12", "--clips-per-group", "2"], "run: 2 clips per group"),
+    "predict.py": (["--clips", "1", "--frames", "8", "--models", "FC-Tiny"], "clips/s"),
     "describe.py": (["--smoke"], "videos/s"),
 }
 NEEDS = {"describe.py": "vllm"}  # scripts that need an optional package

@@ -8,9 +8,14 @@ from fineclipper.masks import LABELS, colorize, get_parser
 from fineclipper.masks.labels import LABEL_INDEX
 
 
-def test_label_set():
-    assert LABELS == ("background", "skin", "left_brow", "right_brow", "left_eye", "right_eye", "nose",
-                      "upper_lip", "inner_mouth", "lower_lip", "hair")
+def test_label_set_has_a_painter_and_a_colour_for_each_label():
+    from fineclipper.masks.labels import PALETTE
+    from fineclipper.masks.landmarks import _POLYGONS
+    from fineclipper.masks.sam import PARTS
+
+    painted = {name for name, _, _ in _POLYGONS} | set(PARTS)
+    assert set(LABELS) - painted == {"background"} and painted <= set(LABELS)
+    assert len(PALETTE) == len(LABELS) and len({tuple(c) for c in PALETTE}) == len(LABELS)
 
 
 def test_landmark_parser_on_the_astronaut(astronaut_face):

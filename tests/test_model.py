@@ -88,10 +88,18 @@ def test_checkpoint_round_trip_with_weights_only(tmp_path):
 
 
 def test_zero_shot_classes_change_the_label_texts():
+    """Another dataset's classes, in another order: a shared class keeps its score, a new one gets its own."""
     model = tiny("base")
+    model.eval()
     b = batch(model)
-    model.set_classes(["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear", "contempt"])
-    assert model(b)["logits"].shape == (2, 8)
+    with torch.no_grad():
+        before = model(b)["logits"]
+        model.set_classes(["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear", "contempt"])
+        after = model(b)["logits"]
+    assert after.shape == (2, 8)
+    for name in ("happiness", "neutral", "anger", "surprise"):
+        assert torch.allclose(after[:, model.class_names.index(name)], before[:, CLASSES.index(name)], atol=1e-5)
+    assert not torch.allclose(after[:, 1], after[:, 7])  # sadness and contempt read different texts
 
 
 def test_local_checkpoint_path_and_bad_tags(tmp_path):

@@ -52,7 +52,7 @@ def dry_run_train_configs(workdir: Path, configfile: Path, *args: str) -> list[d
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     commands = [line for line in result.stdout.splitlines() if "fineclipper.train.main" in line]
-    return [json.loads(c.split("--config '", 1)[1].split("' >", 1)[0]) for c in commands]
+    return [json.loads(c.split("--config '", 1)[1].split("' --preprocessing", 1)[0]) for c in commands]
 
 
 def canonical(train: dict) -> str:

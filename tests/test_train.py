@@ -17,12 +17,12 @@ import yaml
 from fineclipper.masks.labels import PALETTE, LABEL_INDEX
 from fineclipper.shards import make_sample
 from fineclipper.train.data import ClipTransform, make_loader, segment_indices, to_device
+from conftest import TINY
 from fineclipper.train.metrics import scores
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES = ["neutral", "happiness", "surprise", "anger"]
 MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)  # FC-Tiny's, OpenAI's
-TINY = {"clip_model": "FC-Tiny", "pretrained": None, "num_frames": 4}
 
 
 def _jpeg(image):
@@ -93,21 +93,6 @@ def test_uar_war_by_hand_with_an_absent_class():
     assert result["war"] == pytest.approx(4 / 6)
     assert result["uar"] == pytest.approx((2 / 3 + 1 + 1 / 2) / 3)  # class d has no sample: not averaged
     assert result["per_class_recall"]["d"] is None and result["confusion"][2] == [1, 0, 1, 0]
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """The whole default workflow on a small demo: shards, a 2-epoch tiny model, its test metrics."""
-    workdir = tmp_path_factory.mktemp("train")
-    cfg = {"demo": {"clips_per_class": 3, "test_per_class": 1, "frames": 12, "size": 160}, "chunk_size": 4,
-           "frames": {"max_frames": 8},
-           "train": {"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 25}}
-    (workdir / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "cfg.yaml"), "--cores", "2", "all"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return workdir
 
 
 RUN = "results/demo/experiments/main/seed0"
@@ -214,6 +199,8 @@ def test_two_process_ddp_on_cpu(demo_run, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "train_summary.json").read_text())
     assert summary["world_size"] == 2 and (tmp_path / "best.pt").exists()
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(len(set(r["batches_per_rank"])) == 1 for r in records)
 
 
 def test_equal_batches_on_every_rank(demo_run):

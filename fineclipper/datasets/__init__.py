@@ -52,7 +52,8 @@ def build_manifest(config: dict) -> list[dict]:
     if fmt == "table":
         if not ds.get("annotations"):
             raise AnnotationError("dataset.annotations must name the CSV/Parquet table for format 'table'")
-        return read_table_manifest(ds["annotations"], ds.get("classes") or [], ds.get("root"), ds["name"])
+        return read_table_manifest(ds["annotations"], ds.get("classes") or [], ds.get("root"), ds["name"],
+                                   ds.get("labelled", True))
     raise AnnotationError(f"unknown dataset.format {fmt!r}")
 
 

@@ -2,6 +2,8 @@
 
 Columns: ``path`` (video file or frame folder, relative to the table's folder or to ``root``),
 ``label`` (class name or 0-based index), ``group`` (split unit, letters and digits), and optional ``id``.
+Without a ``label`` column (or with ``dataset.labelled: false``) the dataset is unlabelled: its clips are
+preprocessed and packed as any other (with no ``cls``), for predictions.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pyarrow.parquet as pq
 
 from .manifest import AnnotationError, check_manifest, sanitize_id
 
-REQUIRED = ("path", "label", "group")
+REQUIRED = ("path", "group")
 
 
 def _records(path: Path) -> list[tuple[int, dict]]:
@@ -23,33 +25,40 @@ def _records(path: Path) -> list[tuple[int, dict]]:
         return [(i + 2, r) for i, r in enumerate(csv.DictReader(f))]
 
 
-def read_table_manifest(table: str | Path, classes: list[str], root: str | Path | None, name: str) -> list[dict]:
-    """Read a CSV/Parquet manifest; errors name the file, the line (header is line 1) and the problem."""
+def read_table_manifest(table: str | Path, classes: list[str], root: str | Path | None, name: str,
+                        labelled: bool = True) -> list[dict]:
+    """Read a CSV/Parquet manifest; errors name the file, the line (header is line 1) and the problem.
+
+    Rows of an unlabelled table (no ``label`` column, or ``labelled`` False) get ``label`` None."""
     table = Path(table)
     if not table.is_file():
         raise AnnotationError(f"{table}: manifest table not found")
-    if not classes:
-        raise AnnotationError(f"{table}: dataset.classes must list the class names of a table dataset")
+    records = _records(table)
+    labelled = labelled and any("label" in rec for _, rec in records)
+    if labelled and not classes:
+        raise AnnotationError(f"{table}: dataset.classes must list the class names of a labelled table dataset")
     base = Path(root) if root else table.parent
     rows = []
-    for lineno, rec in _records(table):
+    for lineno, rec in records:
         where = f"{table}:{lineno}"
-        missing = [c for c in REQUIRED if rec.get(c) in (None, "")]
+        missing = [c for c in REQUIRED + (("label",) if labelled else ()) if rec.get(c) in (None, "")]
         if missing:
             raise AnnotationError(f"{where}: missing value for {', '.join(missing)}")
-        label = str(rec["label"]).strip()
-        if label in classes:
-            idx = classes.index(label)
-        elif label.isdigit() and int(label) < len(classes):
-            idx = int(label)
-        else:
-            raise AnnotationError(f"{where}: label {label!r} is neither a class name nor an index below {len(classes)}")
+        idx = _label_index(str(rec["label"]).strip(), classes, where) if labelled else None
         source = Path(rec["path"])
         rows.append({
             "id": sanitize_id(str(rec.get("id") or source.with_suffix("").as_posix())),
             "source": str(source if source.is_absolute() else base / source),
-            "label": idx, "label_name": classes[idx], "group": str(rec["group"]).strip(),
+            "label": idx, "label_name": None if idx is None else classes[idx], "group": str(rec["group"]).strip(),
             "dataset": name, "num_frames": -1,
         })
     check_manifest(rows, str(table))
     return rows
+
+
+def _label_index(label: str, classes: list[str], where: str) -> int:
+    if label in classes:
+        return classes.index(label)
+    if label.isdigit() and int(label) < len(classes):
+        return int(label)
+    raise AnnotationError(f"{where}: label {label!r} is neither a class name nor an index below {len(classes)}")

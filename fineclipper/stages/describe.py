@@ -38,27 +38,35 @@ def describe_all(describer, clips: list[dict]) -> tuple[list[dict], list[dict]]:
     return pairs, failures
 
 
+def describer_input(frames_row: dict, landmarks_row: dict) -> dict:
+    """What a describer reads of one clip: its stored frames, landmarks, detection flags and timing."""
+    return {"id": frames_row["id"], "landmarks": npy_load(landmarks_row["landmarks"]).astype(np.float32),
+            "detected": landmarks_row["detected"], "fps": frames_row["fps"], "indices": frames_row["indices"],
+            "jpegs": frames_row["jpegs"]}
+
+
+def description_rows(describer, pairs: list[tuple[dict, str]], config: dict, classes: list[str]) -> list[dict]:
+    """``describe`` table rows from ``(clip, raw text)`` pairs: the leakage filter takes out emotion words,
+    the dataset's class names (with ``remove_class_names``) and ``extra_leakage_words``."""
+    words = tuple(classes if config["remove_class_names"] else ()) + tuple(config["extra_leakage_words"])
+    provenance = json.dumps(describer.provenance, sort_keys=True)
+    rows = []
+    for clip, raw in pairs:
+        text, removed = remove_leakage(raw, words)
+        rows.append({"id": clip["id"], "text": text, "raw": raw, "removed": removed, "backend": config["backend"],
+                     "provenance": provenance})
+    return rows
+
+
 def run(chunk: str, frames: str, landmarks: str, output: str, failures: str, config: dict,
         progress: bool = True) -> None:
     describer = build_backend("describe", config)  # a missing model stops here, before any video
-    class_words = sorted({r["label_name"] for r in read_chunk(chunk)["rows"]}) if config["remove_class_names"] else []
-    meta_of = {r["id"]: r for r in read_rows(frames)}
-
-    def load(row: dict) -> dict:
-        meta = meta_of[row["id"]]
-        return {"id": row["id"], "landmarks": npy_load(row["landmarks"]).astype(np.float32),
-                "detected": row["detected"], "fps": meta["fps"], "indices": meta["indices"], "jpegs": meta["jpegs"]}
-
-    clips, failed = run_per_video("describe", [r for r in read_rows(landmarks) if r["id"] in meta_of], load,
-                                  progress=progress)
+    frames_of = {r["id"]: r for r in read_rows(frames)}
+    clips, failed = run_per_video("describe", [r for r in read_rows(landmarks) if r["id"] in frames_of],
+                                  lambda row: describer_input(frames_of[row["id"]], row), progress=progress)
     pairs, batch_failed = describe_all(describer, clips)
-    provenance = json.dumps(describer.provenance, sort_keys=True)
-    results = []
-    for clip, raw in pairs:
-        text, removed = remove_leakage(raw, tuple(class_words) + tuple(config["extra_leakage_words"]))
-        results.append({"id": clip["id"], "text": text, "raw": raw, "removed": removed, "backend": config["backend"],
-                        "provenance": provenance})
-    write_outputs(output, failures, results, SCHEMA, failed + batch_failed)
+    rows = description_rows(describer, pairs, config, read_chunk(chunk).get("classes", []))
+    write_outputs(output, failures, rows, SCHEMA, failed + batch_failed)
 
 
 def main() -> None:

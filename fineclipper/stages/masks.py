@@ -28,17 +28,19 @@ def jpeg_shape(data: bytes) -> tuple[int, int]:
         return im.height, im.width
 
 
+def mask_clip(parser, frames_row: dict, points: np.ndarray) -> dict:
+    """One ``masks`` table row: the label maps of a clip's stored frames, from its ``(T, 478, 3)`` landmarks."""
+    images = decode_jpegs(frames_row["jpegs"]) if parser.needs_image else None
+    maps, info = parser.parse(images, points, jpeg_shape(frames_row["jpegs"][0]))
+    return {"id": frames_row["id"], "pngs": [encode_image(".png", m) for m in maps], "info": json.dumps(info, sort_keys=True)}
+
+
 def run(frames: str, landmarks: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
     parser = build_backend("masks", config)  # a broken model stops here, before any video
     points_of = {r["id"]: npy_load(r["landmarks"]).astype(np.float32) for r in read_rows(landmarks)}
     rows = [r for r in read_rows(frames) if r["id"] in points_of]  # others failed upstream
-
-    def process(row: dict) -> dict:
-        images = decode_jpegs(row["jpegs"]) if parser.needs_image else None
-        maps, info = parser.parse(images, points_of[row["id"]], jpeg_shape(row["jpegs"][0]))
-        return {"id": row["id"], "pngs": [encode_image(".png", m) for m in maps], "info": json.dumps(info, sort_keys=True)}
-
-    results, failed = run_per_video("masks", rows, process, progress=progress)
+    results, failed = run_per_video("masks", rows, lambda row: mask_clip(parser, row, points_of[row["id"]]),
+                                    progress=progress)
     write_outputs(output, failures, results, SCHEMA, failed)
 
 

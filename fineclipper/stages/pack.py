@@ -19,6 +19,24 @@ log = logging.getLogger("fineclipper")
 STAGES = ("frames", "landmarks", "masks", "describe")
 
 
+def clip_sample(row: dict, chunk: str, fr: dict, lm: dict, mk: dict, ds: dict) -> dict:
+    """The shard sample of one clip from its manifest row and its rows of the four stage tables."""
+    meta = {
+        "dataset": row["dataset"], "id": row["id"], "label": row.get("label"), "label_name": row.get("label_name"),
+        "group": row["group"], "chunk": chunk, "source": row["source"], "fps": fr["fps"],
+        "total_frames": fr["total_frames"], "frame_indices": fr["indices"], "boxes": fr["boxes"],
+        "face_detected": fr["detected"], "face_found": fr["face_found"],
+        "unreadable_frames": fr["unreadable_frames"], "landmarks_detected": lm["detected"],
+        "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
+        "height": fr["height"], "description_backend": ds["backend"], "removed_words": ds["removed"],
+        "description_provenance": json.loads(ds["provenance"]), "mask_info": json.loads(mk["info"]),
+        "stage_versions": STAGE_VERSIONS,
+    }
+    blend = npy_load(lm["blendshapes"]) if lm.get("blendshapes") is not None else None
+    return make_sample(row["id"], fr["jpegs"], mk["pngs"], npy_load(lm["landmarks"]), ds["text"], row.get("label"),
+                       meta, blend)
+
+
 def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: dict[str, str],
                shard_path: str, failures_path: str) -> dict:
     """Write the shard and the failures table of one chunk; return counts."""
@@ -46,21 +64,7 @@ def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: di
 
     def samples():  # built one at a time as the shard is written
         for row in packed:
-            fr, lm, mk, ds = (tables[s][row["id"]] for s in STAGES)
-            meta = {
-                "dataset": row["dataset"], "id": row["id"], "label": row["label"], "label_name": row["label_name"],
-                "group": row["group"], "chunk": chunk["chunk"], "source": row["source"], "fps": fr["fps"],
-                "total_frames": fr["total_frames"], "frame_indices": fr["indices"], "boxes": fr["boxes"],
-                "face_detected": fr["detected"], "face_found": fr["face_found"],
-                "unreadable_frames": fr["unreadable_frames"], "landmarks_detected": lm["detected"],
-                "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
-                "height": fr["height"], "description_backend": ds["backend"], "removed_words": ds["removed"],
-                "description_provenance": json.loads(ds["provenance"]), "mask_info": json.loads(mk["info"]),
-                "stage_versions": STAGE_VERSIONS,
-            }
-            blend = npy_load(lm["blendshapes"]) if lm["blendshapes"] is not None else None
-            yield make_sample(row["id"], fr["jpegs"], mk["pngs"], npy_load(lm["landmarks"]), ds["text"], row["label"],
-                              meta, blend)
+            yield clip_sample(row, chunk["chunk"], *(tables[s][row["id"]] for s in STAGES))
 
     write_shard(shard_path, samples())
     write_table(failures_path, pa.Table.from_pylist(failures, schema=FAILURE_SCHEMA))

@@ -36,7 +36,10 @@ def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:
     return model, state
 
 
-def checkpoint_state(model: FineCLIPER, cfg: dict, epoch: int) -> dict:
-    """What ``best.pt`` holds: tunable weights, model config, classes, the epoch and the train settings."""
+def checkpoint_state(model: FineCLIPER, cfg: dict, epoch: int, preprocessing: dict) -> dict:
+    """What ``best.pt`` holds: tunable weights, model config (with the CLIP model's name and pretrained
+    tag), classes, the epoch, the train settings, and the preprocessing that built the training shards
+    (each stage's settings and version): everything needed to run the model on new videos."""
     return {"model": model.tunable_state_dict(), "model_config": model.cfg.to_dict(), "classes": model.class_names,
-            "epoch": epoch, "train_config": {k: v for k, v in cfg.items() if k != "model"}}
+            "epoch": epoch, "train_config": {k: v for k, v in cfg.items() if k != "model"},
+            "clip": {"model": model.cfg.clip_model, "pretrained": model.cfg.pretrained}, "preprocessing": preprocessing}

@@ -93,7 +93,7 @@ class ClipTransform:
             out = crop(label_map, cv2.INTER_NEAREST)
             return mirror(out) if flip else out
 
-        out = {"label": sample["label"], "key": sample["key"]}
+        out = {"label": -1 if sample["label"] is None else sample["label"], "key": sample["key"]}  # -1: unlabelled
         t, s = len(idx), self.size
         if "frames" in self.streams:
             frames = np.stack([crop_image(sample["frames"][pos[i]]) for i in idx])

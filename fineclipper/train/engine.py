@@ -84,25 +84,28 @@ def gathered(value: int, world: int) -> list[int]:
 
 
 @torch.no_grad()
-def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], list[str], float]:
-    """Labels, predictions, keys and the mean cross-entropy over a loader (evaluation mode)."""
+def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], list[str], float, list[list[float]]]:
+    """Labels (-1: unlabelled), predictions, keys, the mean cross-entropy over the labelled clips, and
+    each clip's class probabilities, over a loader (evaluation mode)."""
     model.eval()
-    labels, preds, keys, loss_sum = [], [], [], 0.0
+    labels, preds, keys, probs, loss_sum = [], [], [], [], 0.0
     for batch in loader:
         inputs = model_inputs(model, batch, device)
         with autocast(device):
             logits = model(inputs)["logits"].float()
-        loss_sum += torch.nn.functional.cross_entropy(logits, inputs["label"], reduction="sum").item()
+        loss_sum += torch.nn.functional.cross_entropy(logits, inputs["label"], ignore_index=-1, reduction="sum").item()
         labels += batch["label"].tolist()
         preds += logits.argmax(-1).tolist()
+        probs += logits.softmax(-1).tolist()
         keys += batch["key"]
-    return labels, preds, keys, loss_sum / max(1, len(labels))
+    labelled = sum(label >= 0 for label in labels)
+    return labels, preds, keys, loss_sum / max(1, labelled), probs
 
 
 def validate(model: FineCLIPER, loader, device) -> dict:
     """Validation UAR, WAR and cross-entropy: what chooses the checkpoint."""
     from .metrics import scores
 
-    labels, preds, _, ce = predict(model, loader, device)
+    labels, preds, _, ce, _ = predict(model, loader, device)
     result = scores(labels, preds, model.class_names)
     return {"val_uar": result["uar"], "val_war": result["war"], "val_ce": ce}

@@ -23,6 +23,7 @@ from .data import expand_shards, make_loader
 from .checkpoint import load_trained
 from .engine import predict, transform_for
 from .metrics import MISSING, coverage_scores, plot_confusion
+from .predictions import prediction_rows, write_predictions
 
 
 def listed_clips(chunks: list[str]) -> list[dict]:
@@ -47,7 +48,7 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
     by_id = {row["id"]: row for row in listed}
     loader = make_loader(shards, transform_for(model, False, state["train_config"].get("image_size")), batch_size,
                          workers, train=False, select=lambda key: key in by_id)
-    labels, preds, keys, _ = predict(model, loader, device)
+    labels, preds, keys, _, probs = predict(model, loader, device)
     predicted = dict(zip(keys, preds))
     for key, label in zip(keys, labels):
         if label != by_id[key]["label"]:
@@ -78,6 +79,7 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
                   seen_classes=seen, missing=missing, predictions={k: predicted[k] for k in sorted(predicted)})
     out = Path(out)
     write_json(out / "metrics.json", result)
+    write_predictions(out / "predictions.csv", prediction_rows(model.class_names, keys, probs, listed, reasons))
     plot_confusion(result, out / "confusion.png", f"{'zero-shot ' if zero_shot else ''}test {'+'.join(groups)}")
     print(f"UAR {result['uar']:.4f}  WAR {result['war']:.4f}  ({result['evaluated']}/{result['listed']} listed clips "
           f"evaluated; a missing clip counts as wrong) -> {out}/metrics.json")

@@ -40,15 +40,36 @@ def readable_shards(shards: list[str], skip_bad: bool) -> tuple[list[str], list[
             print(f"warning: {shard}: not a readable shard ({e}); skipped", file=sys.stderr)
             skipped.append(shard)
             continue
+        samples = {n[: -len(".json")] for n in names if n.endswith(".json")}
+        unlabelled = samples - {n[: -len(".cls")] for n in names if n.endswith(".cls")}
+        if unlabelled:
+            raise ValueError(f"{shard}: {len(unlabelled)} samples have no label (an unlabelled dataset, e.g. "
+                             f"{sorted(unlabelled)[0]}): training needs labels; use `fineclipper predict` or the "
+                             "workflow's predict target")
         good.append(shard)
-        keys.extend(name[: -len(".cls")] for name in names if name.endswith(".cls"))
+        keys.extend(sorted(samples))
     return good, keys, skipped
 
 
-def train(shards: list[str], classes: list[str], test_groups: list[str], out: str | Path, cfg: dict) -> dict:
+def stage_versions(shards: list[str]) -> dict:
+    """The stage versions that built the shards (from each shard's first sample); shards of different
+    versions are an error, since the model would learn from mixed inputs."""
+    from ..shards import iter_metadata
+
+    found = {json.dumps(next(iter_metadata(s))["stage_versions"], sort_keys=True): s for s in shards}
+    if len(found) > 1:
+        raise ValueError(f"the shards were built by different stage versions: {' vs '.join(found)} "
+                         f"(e.g. {' and '.join(found.values())}); rebuild them")
+    return json.loads(next(iter(found))) if found else {}
+
+
+def train(shards: list[str], classes: list[str], test_groups: list[str], out: str | Path, cfg: dict,
+          preprocessing: dict | None = None) -> dict:
     """Train on every group of ``shards`` but ``test_groups``; select on a held-out share of them.
 
     ``cfg`` is the config's train section: merged over the schema's defaults and validated.
+    ``preprocessing`` (the frames, landmarks, masks and describe sections that built the shards) goes into
+    the checkpoints with the shards' stage versions, so a checkpoint can preprocess new videos the same way.
     """
     cfg = load_config(overrides={"train": cfg})["train"]
     out = Path(out)
@@ -63,6 +84,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     if n_train == 0:
         raise ValueError(f"no training samples in groups {groups} of {shards}")
     steps = math.ceil(n_train / (cfg["batch_size"] * world))
+    recorded = {**(preprocessing or {}), "stage_versions": stage_versions(train_shards)}
 
     model = build_model(cfg["model"], classes, device)
     ddp = wrap_ddp(model, world, device)
@@ -104,7 +126,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
                 record.update(validate(model, val_loader, device))
             # Best validation UAR; among equal UARs (small validation sets tie often) the lower loss.
             improved = val_loader is None or (record["val_uar"], -record["val_ce"]) > (best["uar"], -best["ce"])
-            state = checkpoint_state(model, cfg, epoch)
+            state = checkpoint_state(model, cfg, epoch, recorded)
             if improved:
                 best = {"uar": record.get("val_uar", 0.0), "ce": record.get("val_ce", 0.0), "epoch": epoch}
                 save_checkpoint(out / "best.pt", state)
@@ -132,9 +154,12 @@ def main(argv=None) -> None:
                         help="groups of --shards held out for the final test (none: train on every shard given)")
     parser.add_argument("--out", required=True, help="run folder: checkpoints and metrics")
     parser.add_argument("--config", default="{}", help="the train section as JSON (see the config schema)")
+    parser.add_argument("--preprocessing", default="{}",
+                        help="the frames, landmarks, masks and describe sections that built the shards, as JSON "
+                             "(recorded in the checkpoints, for `fineclipper predict`)")
     args = parser.parse_args(argv)
     run_command("train", train, args.shards, json_argument(args.classes, "--classes"), args.test_groups, args.out,
-                json_argument(args.config, "--config"))
+                json_argument(args.config, "--config"), json_argument(args.preprocessing, "--preprocessing"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,158 @@
+"""``fineclipper predict``: a trained checkpoint on new videos.
+
+The four stages (frames, landmarks, masks, describe) run in-process with the settings the checkpoint
+recorded from its training shards, then the model; a clip that cannot be used gets a row with its reason.
+An argument is a video file, a folder of frame images (one clip), or a folder of videos (each a clip).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .datasets.manifest import sanitize_id
+from .video import IMAGE_SUFFIXES
+
+log = logging.getLogger("fineclipper")
+#: What a folder's files must end in to be taken as videos, one clip each.
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
+STAGES = ("frames", "landmarks", "masks", "describe")
+
+
+def clip_sources(paths: list[str]) -> list[dict]:
+    """One manifest-like row per clip: a video file, a frame folder, or each video of a folder. A path
+    that does not exist is still a row (it fails with its reason); ids are made unique."""
+    sources: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+            sources += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        else:
+            sources.append(path)
+    rows, seen = [], {}
+    for source in sources:
+        key = sanitize_id(source.stem if source.suffix.lower() in VIDEO_SUFFIXES else source.name)
+        seen[key] = seen.get(key, 0) + 1
+        rows.append({"id": key if seen[key] == 1 else f"{key}_{seen[key]}", "source": str(source), "label": None,
+                     "label_name": None, "group": "predict", "dataset": "predict", "num_frames": -1})
+    return rows
+
+
+class Preprocessor:
+    """The stages as a checkpoint recorded them, for one clip at a time (describe: for a batch)."""
+
+    def __init__(self, state: dict, checkpoint: str):
+        from .backends import build_backend
+        from .stages.frames import FrameExtractor
+        from .stages.landmarks import LandmarkExtractor
+        from .stages.versions import STAGE_VERSIONS
+
+        recorded = state.get("preprocessing") or {}
+        missing = [s for s in STAGES if s not in recorded]
+        if missing:
+            raise ValueError(f"{checkpoint} records no preprocessing settings ({', '.join(missing)}): it was trained "
+                             "before checkpoints recorded them; retrain it with this version")
+        changed = {s: (v, STAGE_VERSIONS.get(s)) for s, v in recorded.get("stage_versions", {}).items()
+                   if STAGE_VERSIONS.get(s) != v}
+        if changed:
+            log.warning("the stages changed since %s was trained (stage: trained version, now): %s; its inputs may "
+                        "differ from its training shards", checkpoint, changed)
+        self.cfg = recorded
+        self.classes = state["classes"]
+        self.frames = FrameExtractor(recorded["frames"])
+        self.landmarks = LandmarkExtractor(recorded["landmarks"])
+        self.parser = build_backend("masks", recorded["masks"])  # a backend that is not installed stops here
+        self.describer = build_backend("describe", recorded["describe"])
+
+    def stage_rows(self, row: dict) -> tuple[dict, dict, dict]:
+        """The frames, landmarks and masks rows of one clip (a :class:`VideoError` names why it cannot be used)."""
+        from .io import npy_load
+        from .stages.masks import mask_clip
+
+        frames = self.frames(row)
+        landmarks = self.landmarks(frames)
+        return frames, landmarks, mask_clip(self.parser, frames, npy_load(landmarks["landmarks"]).astype(np.float32))
+
+    def samples(self, rows: list[dict]) -> tuple[list[dict], list[dict]]:
+        """Shard samples of the clips that could be used, and failure rows (id, stage, reason) of the others."""
+        from .stages.common import run_per_video
+        from .stages.describe import describe_all, describer_input, description_rows
+        from .stages.pack import clip_sample
+
+        done, failed = run_per_video("preprocess", rows, lambda row: (row, *self.stage_rows(row)), progress=False)
+        inputs = {d[0]["id"]: d for d in done}
+        pairs, describe_failed = describe_all(self.describer, [describer_input(fr, lm) for _, fr, lm, _ in done])
+        described = {row["id"]: row for row in description_rows(self.describer, pairs, self.cfg["describe"], self.classes)}
+        samples = [clip_sample(row, "predict", fr, lm, mk, described[key])
+                   for key, (row, fr, lm, mk) in inputs.items() if key in described]
+        return samples, failed + describe_failed
+
+
+def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str | None = None, batch_size: int = 8,
+                  progress: bool = True) -> tuple[list[dict], dict]:
+    """Prediction rows for the clips at ``paths`` (see :mod:`fineclipper.train.predictions`) and timings."""
+    import torch
+    from tqdm import tqdm
+
+    from .inspect import contact_sheet
+    from .shards import decode_sample
+    from .train.checkpoint import load_trained
+    from .train.data import collate
+    from .train.engine import predict, transform_for
+    from .train.predictions import failure_row, prediction_row
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model, state = load_trained(checkpoint, device)
+    preprocessor = Preprocessor(state, checkpoint)
+    transform = transform_for(model, False, state["train_config"].get("image_size"))
+    rows = clip_sources(paths)
+    results, timings = {}, {"preprocessing_s": 0.0, "model_s": 0.0, "clips": len(rows)}
+    bar = tqdm(total=len(rows), desc="predict", unit="clip", disable=not progress, file=sys.stderr)
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        began = time.perf_counter()
+        samples, failed = preprocessor.samples(batch)
+        middle = time.perf_counter()
+        if samples:
+            inputs = [collate([transform(raw, np.random.default_rng(0))]) for raw in samples]
+            _, _, keys, _, probs = predict(model, inputs, device)
+            for raw, key, p in zip(samples, keys, probs):
+                results[key] = prediction_row(model.class_names, key, p, top_k, description=raw["desc.txt"].decode())
+                if sheet:
+                    contact_sheet(decode_sample(raw), Path(sheet) / f"{key}.png",
+                                  probabilities=dict(zip(model.class_names, p)))
+        for f in failed:
+            results[f["id"]] = failure_row(f["id"], f"{f['stage']}: {f['reason']}")
+        timings["preprocessing_s"] += middle - began
+        timings["model_s"] += time.perf_counter() - middle
+        bar.update(len(batch))
+    bar.close()
+    return [{**results[row["id"]], "source": row["source"]} for row in rows], timings
+
+
+def print_predictions(rows: list[dict]) -> None:
+    for r in rows:
+        if r["status"] == "ok":
+            print(f"{r['id']}: {r['top']} | {r['description']}")
+        else:
+            print(f"{r['id']}: no prediction ({r['reason']})")
+
+
+def run_predict(args) -> None:
+    """The ``fineclipper predict`` command."""
+    from .train.predictions import write_predictions
+
+    if not Path(args.checkpoint).is_file():
+        raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file")
+    rows, timings = predict_clips(args.checkpoint, args.videos, args.top_k, args.sheet, args.batch_size)
+    print_predictions(rows)
+    ok = sum(r["status"] == "ok" for r in rows)
+    print(f"{ok} of {len(rows)} clips predicted; preprocessing {timings['preprocessing_s']:.1f} s, "
+          f"model {timings['model_s']:.1f} s", file=sys.stderr)
+    if args.out:
+        write_predictions(args.out, rows)
+        print(f"wrote {args.out}", file=sys.stderr)
+

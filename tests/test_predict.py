@@ -1,0 +1,98 @@
+"""`fineclipper predict` on new videos, self-contained checkpoints, and unlabelled datasets through Snakemake."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+RUN = "results/demo/experiments/main/seed0"
+
+
+def predict_cli(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "fineclipper.cli", "predict", "--checkpoint", str(workdir / RUN / "train/test/best.pt"),
+           *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_checkpoint_records_its_preprocessing(demo_run):
+    state = torch.load(demo_run / RUN / "train/test/best.pt", weights_only=True)
+    assert set(state["preprocessing"]) == {"frames", "landmarks", "masks", "describe", "stage_versions"}
+    assert state["preprocessing"]["frames"]["max_frames"] == 8 and state["preprocessing"]["stage_versions"]["frames"] >= 2
+    assert state["clip"] == {"model": "FC-Tiny", "pretrained": None} and state["classes"][0] == "neutral"
+
+
+def test_predict_on_the_test_videos_agrees_with_the_evaluation(demo_run, tmp_path):
+    """Online preprocessing of the videos gives what evaluate gives on their shard: the same probabilities,
+    hence the same accuracy."""
+    evaluated = {r["id"]: r for r in read_csv(demo_run / RUN / "eval/test/predictions.csv")}
+    videos = [str(demo_run / "results/demo/videos" / f"{key}.mp4") for key in evaluated]
+    result = predict_cli(demo_run, *videos, "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    predicted = {r["id"]: r for r in read_csv(tmp_path / "p.csv")}
+    assert set(predicted) == set(evaluated)
+    classes = json.loads((demo_run / RUN / "eval/test/metrics.json").read_text())["classes"]
+    for key, row in predicted.items():
+        for c in classes:
+            assert float(row[f"p_{c}"]) == pytest.approx(float(evaluated[key][f"p_{c}"]), abs=1e-4), (key, c)
+    accuracy = sum(predicted[k]["predicted"] == evaluated[k]["label"] for k in predicted) / len(predicted)
+    war = json.loads((demo_run / RUN / "eval/test/metrics.json").read_text())["war"]
+    assert accuracy == pytest.approx(war)
+    for key in predicted:  # one line per clip: the top classes and the description
+        assert any(line.startswith(f"{key}: ") and " | The face is visible" in line for line in result.stdout.splitlines())
+
+
+def test_an_unusable_clip_is_a_row_with_its_reason(demo_run, tmp_path):
+    (tmp_path / "notes.mp4").write_text("not a video\n" * 50)
+    video = demo_run / "results/demo/videos/anger_000.mp4"
+    result = predict_cli(demo_run, str(video), str(tmp_path / "notes.mp4"), str(tmp_path / "gone.mp4"), "--out",
+                         str(tmp_path / "p.json"), "--sheet", str(tmp_path / "sheets"), "--top-k", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {r["id"]: r for r in json.loads((tmp_path / "p.json").read_text())}
+    assert rows["anger_000"]["status"] == "ok" and rows["anger_000"]["top"].count(";") == 1
+    assert rows["notes"]["status"] == "failed" and "cannot decode" in rows["notes"]["reason"]
+    assert "missing source" in rows["gone"]["reason"]
+    assert [p.name for p in (tmp_path / "sheets").glob("*.png")] == ["anger_000.png"]
+    result = predict_cli(demo_run, str(video), "--checkpoint", str(tmp_path / "none.pt"))
+    assert result.returncode == 2 and result.stderr.strip().endswith("no such file")
+
+
+def test_an_unlabelled_dataset_gets_predictions_through_snakemake(demo_run, tmp_path):
+    """A table without a label column: shards without `cls`, one predictions file per chunk and one merged
+    with every clip; training it is refused with a message."""
+    from fineclipper.shards import iter_raw
+
+    videos = demo_run / "results/demo/videos"
+    lines = ["path,group"] + [f"{videos / name}.mp4,{group}" for name, group in
+                              (("neutral_001", "a"), ("happiness_002", "a"), ("anger_001", "b"), ("nowhere", "b"))]
+    (tmp_path / "clips.csv").write_text("\n".join(lines) + "\n")
+    config = {"dataset": {"name": "unl", "format": "table", "annotations": "clips.csv"}, "chunk_size": 2,
+              "frames": {"max_frames": 8}, "train": {"enabled": False},
+              "predict": {"checkpoint": str(demo_run / RUN / "train/test/best.pt")}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(tmp_path / "config.yaml"), "--cores", "2"]
+    result = subprocess.run([*cmd, "predict"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "results/unl/predict").glob("*.csv")) == [
+        "a-0000.csv", "b-0000.csv", "predictions.csv"]
+    rows = read_csv(tmp_path / "results/unl/predict/predictions.csv")
+    assert len(rows) == 4 and [r["status"] for r in rows].count("ok") == 3
+    assert all("cls" not in raw for shard in (tmp_path / "shards/unl").glob("*.tar") for raw in iter_raw(shard))
+    config["train"]["enabled"] = True
+    config["frames"]["max_frames"] = 16
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    refused = subprocess.run([*cmd, "-n", "all"], capture_output=True, text=True)
+    assert refused.returncode and "dataset unl has no labels" in refused.stdout + refused.stderr
