@@ -13,8 +13,9 @@ batch fails), and the batch with twice the frames. Run it in the vLLM environmen
 
 ``--arch`` builds a model folder offline (fineclipper/describe/tiny_vlm.py); the 7B architecture gets
 random weights from vLLM (``load_format: dummy``). Without a GPU, vLLM's CPU build runs in this process
-(tiny_vlm.CPU_ENV and CPU_ENGINE, which keeps torch.compile unless --engine says otherwise). ``--fixed-tokens N`` makes every description exactly N
-tokens long (a random model's length means nothing). Goal on a GPU: >= 1 video/s with 8 frames at 224 px.
+(tiny_vlm.CPU_ENV and CPU_ENGINE, which keeps torch.compile unless --engine says otherwise).
+``--fixed-tokens N`` makes every description exactly N tokens long (a random model's length means nothing).
+Goal on a GPU: >= 1 video/s with 8 frames at 224 px.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import yaml
@@ -109,7 +110,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=64)
     parser.add_argument("--per-clip", type=int, default=8, help="clips of the per-clip pass (a first part of them)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--fixed-tokens", type=int, default=128, help="every description this long; 0: the model decides")
+    parser.add_argument("--fixed-tokens", type=int, default=128,
+                        help="every description this long; 0: the model decides")
     parser.add_argument("--engine", type=json.loads, default={}, help="vllm.LLM arguments (JSON) over the defaults")
     parser.add_argument("--smoke", action="store_true", help="only check that it runs: the tiny model, 2 clips of "
                         "16 stored frames, 4 tokens each, one repeat, no torch.compile")

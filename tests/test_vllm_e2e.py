@@ -16,16 +16,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from test_pipeline import REPO, planned_jobs, snakemake, write_config
 
 from fineclipper.describe.tiny_vlm import CPU_ENGINE, CPU_ENV
 from fineclipper.shards import decode_sample, iter_raw
-from test_pipeline import REPO, planned_jobs, snakemake, write_config
 
 PYTHON = os.environ.get("FINECLIPPER_VLLM_PYTHON")
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.skipif(
@@ -67,7 +66,8 @@ def test_describe_rule_runs_vllm_on_the_demos_first_chunk(tiny_model, tmp_path, 
     assert f"describe: running in {PYTHON}" in log
     clips, seconds, prompt_tokens, generated, truncated = STATS.search(log).groups()
     table = pq.read_table(tmp_path / f"results/demo/describe/{chunk}.parquet").to_pylist()
-    assert int(clips) == len(table) == len(json.loads((tmp_path / f"results/demo/chunks/{chunk}.json").read_text())["rows"])
+    rows = json.loads((tmp_path / f"results/demo/chunks/{chunk}.json").read_text())["rows"]
+    assert int(clips) == len(table) == len(rows)
     assert 0 < int(generated) <= len(table) * SAMPLING["max_tokens"] and int(prompt_tokens) > len(table) * 64
     provenance = {"backend": "vllm", "model": model, "prompt_sha256": hashlib.sha256(prompt.read_bytes()).hexdigest(),
                   "sampling": SAMPLING, "frames": 8, "max_pixels": 112 * 112}
@@ -81,10 +81,10 @@ def test_describe_rule_runs_vllm_on_the_demos_first_chunk(tiny_model, tmp_path, 
         assert sample["description"] == texts[sample["key"]]
         assert sample["meta"]["description_backend"] == "vllm"
         assert sample["meta"]["description_provenance"]["prompt_sha256"] == provenance["prompt_sha256"]
-    job_seconds = float((tmp_path / f"results/demo/benchmarks/describe/{chunk}.tsv").read_text().split("\n")[1].split("\t")[0])
+    job_seconds = (tmp_path / f"results/demo/benchmarks/describe/{chunk}.tsv").read_text().split("\n")[1].split("\t")[0]
     load = re.search(r"vllm: .* loaded in ([\d.]+) s", log).group(1)
     print(f"\nvllm {json.loads(table[0]['provenance'])['vllm']} ({PYTHON}): chunk {chunk}, {clips} clips; "
-          f"Snakemake to the shard {wall:.1f} s, describe job {job_seconds:.1f} s (engine start {load} s, "
+          f"Snakemake to the shard {wall:.1f} s, describe job {job_seconds} s (engine start {load} s, "
           f"generate {seconds} s); "
           f"{prompt_tokens} prompt tokens, {generated} generated ({truncated} cut at max_tokens)")
     print(f"raw text of {table[0]['id']}: {table[0]['raw'][:80]!r}")

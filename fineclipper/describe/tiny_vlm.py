@@ -120,8 +120,14 @@ def model_config(arch: str, tokenizer) -> dict:
 def build_model_folder(out: str | Path, arch: str = "tiny", seed: int = 0) -> Path:
     """Write a loadable Qwen2.5-VL model folder of ``arch`` (see :data:`ARCHITECTURES`) to ``out``."""
     import torch
-    from transformers import (GenerationConfig, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
-                              Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor)
+    from transformers import (
+        GenerationConfig,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,8 +137,9 @@ def build_model_folder(out: str | Path, arch: str = "tiny", seed: int = 0) -> Pa
     GenerationConfig(bos_token_id=config["bos_token_id"], eos_token_id=config["eos_token_id"],
                      pad_token_id=config["pad_token_id"]).save_pretrained(out)
     pixels = {"min_pixels": 56 * 56, "max_pixels": TINY_MAX_PIXELS} if arch == "tiny" else {}
-    Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
-                        video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=CHAT_TEMPLATE).save_pretrained(out)
+    processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels), tokenizer=tokenizer,
+                                    video_processor=Qwen2VLVideoProcessor(**pixels), chat_template=CHAT_TEMPLATE)
+    processor.save_pretrained(out)
     if weights:
         torch.manual_seed(seed)
         model = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(**config)).to(torch.bfloat16)

@@ -67,7 +67,8 @@ def run_in_backend_python(stage: str, cfg: dict) -> None:
         log.info("%s: running in %s", stage, python)
         # The workflow's own fineclipper comes first on the path, so the stage runs this code in any environment.
         path = os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")) if p)
-        os.execve(python, [python, "-m", module, *sys.argv[1:]], {**os.environ, _HANDED_OVER: python, "PYTHONPATH": path})
+        env = {**os.environ, _HANDED_OVER: python, "PYTHONPATH": path}
+        os.execve(python, [python, "-m", module, *sys.argv[1:]], env)
 
 
 def run_per_video(stage: str, items: list, process: Callable, key: Callable = lambda item: item["id"],
