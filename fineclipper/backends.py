@@ -16,7 +16,8 @@ class Backend:
     factory: str  # "module:Class", built as Class(stage_config)
     gpu: bool  # runs on a GPU where there is one: its rule asks for gpu=1
     conda: str | None = None  # the conda environment file (for --sdm conda); None: the workflow's own
-    files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint): inputs of its rule
+    files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint, a prompt): inputs of its rule
+    mem_mb: int = 0  # host memory it needs beyond the stage's own (a model's weights pass through it)
 
 
 #: masks.parser -> backend. A parser has ``needs_image`` and ``parse(images, landmarks, shape) -> (maps, info)``.
@@ -27,7 +28,8 @@ MASK_PARSERS = {
 #: describe.backend -> backend. A describer has ``provenance`` and ``describe(clips) -> texts``.
 DESCRIBERS = {
     "landmarks": Backend("fineclipper.describe.landmarks:LandmarkDescriber", gpu=False),
-    "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml"),
+    "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml",
+                    files=("prompt",), mem_mb=30000),  # a 7B VLM: 16 GB of bf16 weights, vLLM and CUDA
 }
 #: stage -> (config key naming its backend, registry)
 REGISTRIES = {"masks": ("parser", MASK_PARSERS), "describe": ("backend", DESCRIBERS)}

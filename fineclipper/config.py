@@ -57,8 +57,13 @@ def validate_config(config: dict) -> dict:
 
 
 def check_config(config: dict) -> None:
-    """What the schema cannot say: the model's keys, and enough frames per clip for the model to train on."""
+    """What the schema cannot say: the model's keys, enough frames per clip for the model to train on, and a
+    describe model where the backend needs one."""
+    from .describe.vllm import configured_model
     from .model.config import check_model_config
+
+    if config["describe"]["backend"] == "vllm":
+        configured_model(config["describe"])
 
     model = check_model_config(config["train"]["model"])
     if config["train"]["enabled"] and config["frames"]["max_frames"] < model.num_frames:

@@ -5,7 +5,8 @@ import json
 import re
 import sys
 
-from fineclipper.backends import backend_of
+from fineclipper import resolve_path
+from fineclipper.backends import REGISTRIES, backend_of
 from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.workflow import plan_workflow
 
@@ -40,23 +41,26 @@ BASE_MB, SOURCE_FRAME_MB, STORED_FRAME_MB = 1000, 6.3, 0.03
 
 
 def stage_mem_mb(stage):
-    """mem_mb of a stage job, from its dataset's chunk_size and frames.max_frames."""
+    """mem_mb of a stage job, from its dataset's chunk_size and frames.max_frames, plus its backend's own."""
 
     def mem_mb(wildcards):
         cfg = DATASETS[wildcards.dataset].config
         frames = cfg["frames"]["max_frames"]
         clip = frames * SOURCE_FRAME_MB if stage == "frames" else 0
-        return int(BASE_MB + clip + cfg["chunk_size"] * frames * STORED_FRAME_MB)
+        backend = stage_backend(stage, wildcards).mem_mb if stage in REGISTRIES else 0
+        return int(BASE_MB + clip + cfg["chunk_size"] * frames * STORED_FRAME_MB + backend)
 
     return mem_mb
 
 
 def backend_files(stage):
-    """Files the backend reads (a checkpoint), as inputs: replacing one reruns the stage."""
+    """Files the backend reads (a checkpoint, a prompt), as inputs: replacing one, or new content in it, reruns
+    the stage (Snakemake compares the checksum of a small input that is newer than the outputs, so touching
+    the file does not). A relative path is looked up from the working directory, else from the repository."""
 
     def files(wildcards):
         cfg = DATASETS[wildcards.dataset].config[stage]
-        return [cfg[key] for key in stage_backend(stage, wildcards).files if cfg.get(key)]
+        return [str(resolve_path(cfg[key])) for key in stage_backend(stage, wildcards).files if cfg.get(key)]
 
     return files
 

@@ -6,6 +6,7 @@ rule describe:
         chunk=chunk_file,
         frames=stage_table("frames"),
         landmarks=stage_table("landmarks"),
+        backend_files=backend_files("describe"),
     output:
         **stage_output("describe"),
     params:

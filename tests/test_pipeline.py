@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -139,6 +140,35 @@ def test_describe_settings_rerun_describe_and_pack_only(run):
     jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "2", "all", configs=("config.yaml", "describe.yaml")))
     chunks = len(shards_of(workdir))
     assert jobs == {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
+
+
+def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run, tmp_path):
+    """Planned without vLLM: switching to the vllm backend plans describe on a GPU, with the model's host
+    memory; from outputs recorded as made by it (``--touch``, on a copy of the run), another model, prompt
+    content or sampling replans describe and what follows, touching the prompt file plans nothing."""
+    workdir = tmp_path / "run"
+    shutil.copytree(run[0], workdir, symlinks=True)
+    chunks = len(shards_of(workdir))
+    rerun = {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
+    prompt = workdir / "prompt.txt"
+    prompt.write_text("Describe the movements of the face.\n")
+    vllm = {"backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct", "prompt": "prompt.txt"}
+
+    def plan(**settings):
+        write_config(workdir, "vllm.yaml", describe={**vllm, **settings})
+        return snakemake(workdir, "-n", "--cores", "2", "all", configs=("config.yaml", "vllm.yaml"))
+
+    switched = plan()
+    assert planned_jobs(switched) == rerun
+    resources = re.search(r"rule describe:(?:\n .*)*?\n\s+resources: (.*)", switched.stdout).group(1).split(", ")
+    assert "gpu=1" in resources and int(next(r for r in resources if r.startswith("mem_mb="))[7:]) > 30000
+    snakemake(workdir, "--touch", "--cores", "2", "all", configs=("config.yaml", "vllm.yaml"))
+    assert planned_jobs(plan(model="Qwen/Qwen2.5-VL-3B-Instruct")) == rerun
+    assert planned_jobs(plan(sampling={"temperature": 0.7})) == rerun
+    prompt.touch()
+    assert planned_jobs(plan()) == {}
+    prompt.write_text("Describe the movements of the mouth.\n")
+    assert planned_jobs(plan()) == rerun
 
 
 def test_frames_settings_rerun_everything_downstream(run):

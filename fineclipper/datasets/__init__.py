@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import REPO_ROOT
+from .. import REPO_ROOT, resolve_path
 from .demo import demo_manifest
 from .foldlists import SPECS, read_fold_lists
 from .manifest import AnnotationError, plan_chunks, sanitize_id
@@ -25,12 +25,7 @@ def annotations_folder(configured: str | None) -> Path:
     path from the working directory, or else from the repository), else the lists shipped with the project."""
     if os.environ.get(ANNOTATIONS_ENV):
         return Path(os.environ[ANNOTATIONS_ENV])
-    if not configured:
-        return SHIPPED_ANNOTATIONS
-    path = Path(configured)
-    if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
-        return REPO_ROOT / path
-    return path
+    return resolve_path(configured) if configured else SHIPPED_ANNOTATIONS
 
 
 def class_names(dataset_cfg: dict, demo_cfg: dict) -> list[str]:

@@ -59,12 +59,16 @@ def backend_python(stage: str, cfg: dict) -> str | None:
 
 
 def run_in_backend_python(stage: str, cfg: dict) -> None:
-    """Re-run this stage's module under :func:`backend_python`'s interpreter, when that is another one."""
+    """Re-run this stage's module under :func:`backend_python`'s interpreter, when that is another one, with
+    this checkout's fineclipper first on its path (that environment needs only the backend's packages)."""
     python = backend_python(stage, cfg)
     if python and os.path.abspath(python) != os.path.abspath(sys.executable) and not os.environ.get(_HANDED_OVER):
         module = sys.modules["__main__"].__spec__.name
         log.info("%s: running in %s", stage, python)
-        os.execve(python, [python, "-m", module, *sys.argv[1:]], {**os.environ, _HANDED_OVER: python})
+        # The workflow's own fineclipper comes first on the path, so the stage runs this code in any environment.
+        path = os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, _HANDED_OVER: python, "PYTHONPATH": path}
+        os.execve(python, [python, "-m", module, *sys.argv[1:]], env)
 
 
 def run_per_video(stage: str, items: list, process: Callable, key: Callable = lambda item: item["id"],
