@@ -16,6 +16,8 @@ rule describe:
         stage_log("describe"),
     benchmark:
         stage_benchmark("describe")
+    group:
+        chunk_group("describe")
     threads: 1
     resources:
         mem_mb=4000,
