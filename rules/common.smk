@@ -53,6 +53,15 @@ def stage_mem_mb(stage):
     return mem_mb
 
 
+def chunk_group(*gpu_stages):
+    """The group of a chunk's CPU stages: on a cluster, Snakemake submits a chunk's connected jobs of one
+    group as one job (groups never span chunks, which share no job), so a chunk costs one submission, not
+    five; local runs ignore groups. None (a job of its own) when a stage of ``gpu_stages`` runs on a GPU
+    backend for the job's dataset: that job goes to a GPU partition alone, and pack, downstream of it,
+    leaves the group too (a group may not be left and re-entered)."""
+    return lambda wildcards: None if any(stage_backend(s, wildcards).gpu for s in gpu_stages) else "preprocess"
+
+
 def backend_files(stage):
     """Files the backend reads (a checkpoint, a prompt), as inputs: replacing one, or new content in it, reruns
     the stage (Snakemake compares the checksum of a small input that is newer than the outputs, so touching

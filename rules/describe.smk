@@ -17,6 +17,8 @@ rule describe:
         stage_log("describe"),
     benchmark:
         stage_benchmark("describe")
+    group:
+        chunk_group("describe")
     threads: 1
     resources:
         mem_mb=stage_mem_mb("describe"),

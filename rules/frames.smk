@@ -13,6 +13,8 @@ rule frames:
         stage_log("frames"),
     benchmark:
         stage_benchmark("frames")
+    group:
+        chunk_group()
     threads: 1
     resources:
         mem_mb=stage_mem_mb("frames"),

@@ -12,6 +12,8 @@ rule landmarks:
         stage_log("landmarks"),
     benchmark:
         stage_benchmark("landmarks")
+    group:
+        chunk_group()
     threads: 1
     resources:
         mem_mb=stage_mem_mb("landmarks"),

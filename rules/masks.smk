@@ -16,6 +16,8 @@ rule masks:
         stage_log("masks"),
     benchmark:
         stage_benchmark("masks")
+    group:
+        chunk_group("masks")
     threads: 1
     resources:
         mem_mb=stage_mem_mb("masks"),

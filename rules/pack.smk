@@ -20,6 +20,8 @@ rule pack:
         stage_log("pack"),
     benchmark:
         stage_benchmark("pack")
+    group:
+        chunk_group("masks", "describe")
     threads: 1
     resources:
         mem_mb=stage_mem_mb("pack"),
