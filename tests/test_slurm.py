@@ -85,7 +85,8 @@ def plugin_partition(job: dict) -> str:
 
 @pytest.mark.parametrize("backends, grouped", [
     ({}, CHUNK_STAGES),
-    ({"masks": {"parser": "sam", "checkpoint": "sam.pth"}, "describe": {"backend": "vllm"}}, ["frames", "landmarks"]),
+    ({"masks": {"parser": "sam", "checkpoint": "sam.pth"},
+      "describe": {"backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct"}}, ["frames", "landmarks"]),
 ])
 def test_profile_groups_each_chunk_and_sends_gpu_jobs_to_the_gpu_partition(tmp_path, backends, grouped):
     """A chunk's CPU stages are one cluster job; a GPU backend's stage (and pack after it) is a job of its
