@@ -122,11 +122,35 @@ def test_samples_hold_every_stream(run):
     assert "mouth opens" in surprise["description"]
 
 
+STAGES = ("frames", "landmarks", "masks", "describe")
+LOG_COUNTS = re.compile(r"INFO (\w+): (\d+) ok, (\d+) failed$", re.M)
+
+
 def test_logs_and_benchmarks_for_every_job(run):
+    """One log and one benchmark per chunk and stage; a stage log says what its tables hold (ok and failed
+    counts), pack's what the shard and its failures table hold; no native library noise in any log."""
     workdir, _ = run
-    for stage in ("frames", "landmarks", "masks", "describe", "pack"):
-        assert list((workdir / "logs" / "mini" / stage).glob("*.log"))
-        assert list((workdir / "results" / "mini" / "benchmarks" / stage).glob("*.tsv"))
+    chunks = sorted(p.stem for p in (workdir / "results/mini/chunks").glob("*.json"))
+    assert len(chunks) == len(shards_of(workdir)) > 1
+    for stage in (*STAGES, "pack"):
+        assert sorted(p.stem for p in (workdir / "logs/mini" / stage).glob("*")) == chunks
+        assert sorted(p.stem for p in (workdir / "results/mini/benchmarks" / stage).glob("*")) == chunks
+        for chunk in chunks:
+            bench = (workdir / f"results/mini/benchmarks/{stage}/{chunk}.tsv").read_text().splitlines()
+            assert bench[0].startswith("s\th:m:s\tmax_rss") and len(bench) == 2 and float(bench[1].split()[0]) > 0
+    for chunk in chunks:
+        for stage in STAGES:
+            log = (workdir / f"logs/mini/{stage}/{chunk}.log").read_text()
+            assert not re.search(r"^(W0000|I0000|E0000|WARNING: All log messages)", log, re.M), log[:2000]
+            counts = LOG_COUNTS.findall(log)
+            ok = pq.read_metadata(workdir / f"results/mini/{stage}/{chunk}.parquet").num_rows
+            failed = pq.read_metadata(workdir / f"results/mini/{stage}/{chunk}.failures.parquet").num_rows
+            assert counts == [(stage, str(ok), str(failed))], (chunk, stage, counts)
+        packed = json.loads(re.search(r"INFO pack \S+: (\{.*\})$", (workdir / f"logs/mini/pack/{chunk}.log").read_text(),
+                                      re.M).group(1))
+        shard = workdir / f"shards/mini/{chunk}.tar"
+        failed = pq.read_metadata(shard.with_suffix(".failures.parquet")).num_rows
+        assert packed == {"videos": packed["packed"] + failed, "packed": len(list(iter_raw(shard))), "failed": failed}
 
 
 def test_nothing_changed_nothing_reruns(run):
@@ -212,9 +236,11 @@ def test_bad_config_and_annotation_errors_name_the_problem(run):
     assert result.returncode and "bad.csv:2: label 'bored'" in result.stderr + result.stdout
 
 
-def test_strict_failures_stop_the_run(run):
-    """Runs last: it leaves the summary missing."""
-    workdir, _ = run
+def test_strict_failures_stop_the_run(run, tmp_path):
+    """On a copy of the run, so that no other test sees the summary it removes."""
+    workdir = tmp_path / "run"
+    shutil.copytree(run[0], workdir, symlinks=True)
     write_config(workdir, "strict.yaml", failures={"strict": True, "max_failed_fraction": 0.2})
     result = snakemake(workdir, "--cores", "1", "all", configs=("config.yaml", "strict.yaml"), check=False)
     assert result.returncode and "60.0% of videos failed" in result.stdout + result.stderr
+    assert not (workdir / "results/mini/summary.json").exists() and (run[0] / "results/mini/summary.json").exists()

@@ -16,6 +16,9 @@ class FaceDetector:
         with native_logs_silenced():
             self._detector = mp.solutions.face_detection.FaceDetection(
                 model_selection=int(full_range), min_detection_confidence=min_confidence)
+            # The graph opens its calculators (and they log) on a thread of its own, possibly after the
+            # constructor returns: one image through it waits for that while the noise is still silenced.
+            self._detector.process(np.zeros((64, 64, 3), np.uint8))
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
         with native_logs_silenced():
