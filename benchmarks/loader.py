@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fineclipper.io import npy_load
 from fineclipper.masks import colorize
 from fineclipper.model.render import render_landmarks
-from fineclipper.io import npy_load
 from fineclipper.shards import iter_raw
 from fineclipper.train.data import ClipTransform, expand_shards, make_loader, segment_indices
 
@@ -110,7 +110,8 @@ def main() -> None:
                 folder_clip(folder, args.frames, args.size, rng)
             best_folder = min(best_folder, time.perf_counter() - start)
     ours, folders = n_ours / best_ours, len(clips) / best_folder
-    print(f"{len(clips)} clips x {args.frames} frames x 3 streams at {args.size} px, one worker, best of {args.repeats}")
+    print(f"{len(clips)} clips x {args.frames} frames x 3 streams at {args.size} px, one worker, "
+          f"best of {args.repeats}")
     print(f"shard loader (ours):        {ours:7.1f} clips/s")
     print(f"folder loader (PIL, files): {folders:7.1f} clips/s")
     print(f"ratio ours / folder-style:  {ours / folders:7.2f}x  (target >= 1.5x, and >= 50 clips/s per worker)")

@@ -123,7 +123,8 @@ def bench(name: str, chunk: Path, d: Path, cfg: dict, repeats: int, target: floa
     print(f"{'all stages':<12}{total:>10.3f}{n_frames / total:>12.1f}{mesh / total:>19.2f}x")
     ratios = {"landmark_share": mesh / median["landmarks"], "all_ratio": total / mesh}
     print(f"landmark stage frames/s = {ratios['landmark_share']:.1%} of raw Face Mesh (target >= 85%)")
-    print(f"all CPU stages time = {ratios['all_ratio']:.2f}x the Face Mesh-only time" + (f" (target <= {target}x)" if target else ""))
+    print(f"all CPU stages time = {ratios['all_ratio']:.2f}x the Face Mesh-only time"
+          + (f" (target <= {target}x)" if target else ""))
     return ratios
 
 

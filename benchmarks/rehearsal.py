@@ -104,7 +104,8 @@ def rehearse(dataset: str, workdir: Path, annotations: Path, clips_per_group: in
     jobs = job_counts(output)
     report = workdir / "results" / dataset / "report" / "report.html"
     assert report.is_file(), f"no report at {report}"
-    print(f"run: {clips_per_group} clips per group, {jobs['total']} jobs ({', '.join(f'{k} {v}' for k, v in jobs.items() if k != 'total')}) "
+    print(f"run: {clips_per_group} clips per group, {jobs['total']} jobs "
+          f"({', '.join(f'{k} {v}' for k, v in jobs.items() if k != 'total')}) "
           f"in {seconds:.1f} s; report {report.stat().st_size / 1e3:.0f} kB")
 
 

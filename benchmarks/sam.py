@@ -67,7 +67,8 @@ def main() -> None:
             rates[batch] = args.frames / statistics.median(times)
             print(f"{args.model_type} on {sam.device}, encoder batch {batch:>3}: {rates[batch]:8.1f} frames/s "
                   f"(median of {args.repeats}, {args.frames} frames, 10 parts each)")
-    print(f"batched / one at a time: {rates[args.batch_size] / rates[1]:.2f}x  (goal on one GPU with vit_b: >= 100 frames/s)")
+    print(f"batched / one at a time: {rates[args.batch_size] / rates[1]:.2f}x  "
+          "(goal on one GPU with vit_b: >= 100 frames/s)")
 
 
 if __name__ == "__main__":

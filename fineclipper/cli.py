@@ -22,7 +22,8 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
         raise OSError(f"--out {args.out}: cannot make the folder ({e.strerror})") from None
     rows = write_demo(cfg, args.out, workers=args.workers, name=args.name)
     counts = Counter((r["group"], r["label_name"]) for r in rows)
-    print(f"wrote {len(rows)} clips to {args.out}: " + ", ".join(f"{g}/{c}={n}" for (g, c), n in sorted(counts.items())))
+    print(f"wrote {len(rows)} clips to {args.out}: "
+          + ", ".join(f"{g}/{c}={n}" for (g, c), n in sorted(counts.items())))
 
 
 def cmd_manifest(args: argparse.Namespace) -> None:

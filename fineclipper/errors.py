@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import tarfile
-from typing import Callable
+from collections.abc import Callable
 
 
 class ConfigError(ValueError):

@@ -21,7 +21,8 @@ def describe_raw(raw: dict) -> str:
     lines = [
         f"key: {raw['__key__']}  ({meta['dataset']}, group {meta['group']}, chunk {meta['chunk']})",
         f"label: {meta['label']} = {meta['label_name']}",
-        f"frames: {num_frames(raw)} x {sample['frames'][0].shape if sample else '-'} (source indices {meta['frame_indices']})",
+        f"frames: {num_frames(raw)} x {sample['frames'][0].shape if sample else '-'} "
+        f"(source indices {meta['frame_indices']})",
         f"masks: {num_frames(raw)} label maps, labels {', '.join(LABELS)}",
         f"landmarks: {lm.shape[1:] if lm is not None else '-'} per frame, detection rate {meta['detection_rate']:.2f}",
         f"description: {raw['desc.txt'].decode()}",
@@ -32,7 +33,8 @@ def describe_raw(raw: dict) -> str:
     return "\n".join(lines)
 
 
-def contact_sheet(sample: dict, path: str | Path, columns: int = 8, probabilities: dict[str, float] | None = None) -> None:
+def contact_sheet(sample: dict, path: str | Path, columns: int = 8,
+                  probabilities: dict[str, float] | None = None) -> None:
     """Write a PNG with rows of frames, their colour label maps, and frames with landmarks drawn; with
     ``probabilities`` (class -> probability), a bar chart of them below."""
     import cv2

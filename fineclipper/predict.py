@@ -85,7 +85,8 @@ class Preprocessor:
         done, failed = run_per_video("preprocess", rows, lambda row: (row, *self.stage_rows(row)), progress=False)
         inputs = {d[0]["id"]: d for d in done}
         pairs, describe_failed = describe_all(self.describer, [describer_input(fr, lm) for _, fr, lm, _ in done])
-        described = {row["id"]: row for row in description_rows(self.describer, pairs, self.cfg["describe"], self.classes)}
+        described = {row["id"]: row
+                     for row in description_rows(self.describer, pairs, self.cfg["describe"], self.classes)}
         samples = [clip_sample(row, "predict", fr, lm, mk, described[key])
                    for key, (row, fr, lm, mk) in inputs.items() if key in described]
         return samples, failed + describe_failed

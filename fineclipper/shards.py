@@ -23,8 +23,8 @@ Only safe encodings: JPEG, PNG, ``.npy`` without pickle, text and JSON.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config import dataset_config_path, load_config, merge, validate_config
-from .errors import ConfigError
 from .datasets import AnnotationError, build_manifest, class_names, plan_chunks, plan_runs
+from .errors import ConfigError
 from .io import write_json_if_changed
 
 OUTPUT_ROOTS = ("results", "shards", "logs")
@@ -87,7 +87,8 @@ def plan_experiments(config: dict) -> list[Experiment]:
     for entry in entries:
         if selected is not None and entry["name"] not in selected:
             continue
-        model = {k: entry[key] for key, k in (("variant", "variant"), ("backbone", "clip_model"), ("pretrained", "pretrained"))
+        model = {k: entry[key]
+                 for key, k in (("variant", "variant"), ("backbone", "clip_model"), ("pretrained", "pretrained"))
                  if key in entry}
         train = merge(config["train"], merge(entry.get("train", {}), {"model": model}))
         for seed in entry.get("seeds", [train["seed"]]):
@@ -101,7 +102,8 @@ def plan_dataset(config: dict, tested: bool) -> DatasetPlan:
     without labels cannot be tested)."""
     rows = build_manifest(config)
     plan = DatasetPlan(config, class_names(config["dataset"], config["demo"]),
-                       plan_chunks(rows, config["chunk_size"], config["chunk_seed"], config["dataset"]["limit_per_group"]))
+                       plan_chunks(rows, config["chunk_size"], config["chunk_seed"],
+                                   config["dataset"]["limit_per_group"]))
     if tested and not plan.labelled:
         raise ConfigError(f"dataset {plan.name} has no labels: it cannot be trained on or tested (train.enabled: "
                           "false); write a trained model's predictions for it with the predict target and "

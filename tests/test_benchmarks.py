@@ -42,8 +42,10 @@ def shards(tmp_path_factory):
     for s in range(2):
         samples = []
         for i in range(3):
-            frames = [cv2.imencode(".jpg", rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))[1].tobytes() for _ in range(24)]
-            masks = [cv2.imencode(".png", rng.integers(0, 11, (64, 64), dtype=np.uint8))[1].tobytes() for _ in range(24)]
+            frames = [cv2.imencode(".jpg", rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))[1].tobytes()
+                      for _ in range(24)]
+            masks = [cv2.imencode(".png", rng.integers(0, 11, (64, 64), dtype=np.uint8))[1].tobytes()
+                     for _ in range(24)]
             points = rng.uniform(0.2, 0.8, (24, 478, 3)).astype(np.float32)
             samples.append(make_sample(f"clip{s}_{i}", frames, masks, points, "still", i % 2, {"group": "train"}))
         write_shard(folder / f"train-{s:04d}.tar", samples)

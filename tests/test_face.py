@@ -26,7 +26,8 @@ def test_smooth_boxes_interpolates_and_smooths():
     assert out[1] == pytest.approx([10, 0, 20, 10])
     # centres 5, (15), 25, 25 padded at the edges and averaged over 3 frames: 8.33, 15, 21.67, 25; side 10
     smoothed = smooth_boxes(boxes, 3)
-    assert smoothed[:, 0] == pytest.approx([10 / 3, 10, 50 / 3, 20]) and smoothed[:, 2] - smoothed[:, 0] == pytest.approx([10] * 4)
+    assert (smoothed[:, 0] == pytest.approx([10 / 3, 10, 50 / 3, 20])
+            and smoothed[:, 2] - smoothed[:, 0] == pytest.approx([10] * 4))
     assert smoothed[:, 1] == pytest.approx([0] * 4)
     with pytest.raises(ValueError):
         smooth_boxes([None, None], 3)
@@ -115,10 +116,12 @@ def test_landmark_stage_with_a_task_model(astronaut_face, local_task_bundle):
 
 
 @pytest.mark.skipif(not os.environ.get("FINECLIPPER_FACE_LANDMARKER_TASK"),
-                    reason="set FINECLIPPER_FACE_LANDMARKER_TASK to a real face_landmarker.task (not downloadable here)")
+                    reason="set FINECLIPPER_FACE_LANDMARKER_TASK to a real face_landmarker.task "
+                           "(not downloadable here)")
 def test_tasks_face_landmarker_agrees_with_face_mesh(astronaut_face):
     """With the real bundle: 478 points in the crop, on the face Face Mesh finds, and 52 blendshapes."""
-    points, detected, shapes = face_landmarker_clip([astronaut_face] * 2, os.environ["FINECLIPPER_FACE_LANDMARKER_TASK"])
+    points, detected, shapes = face_landmarker_clip([astronaut_face] * 2,
+                                                    os.environ["FINECLIPPER_FACE_LANDMARKER_TASK"])
     mesh, _ = face_mesh_clip([astronaut_face])
     assert detected.all() and np.nanmin(points[0, :, :2]) > 0 and np.nanmax(points[0, :, :2]) < 1
     assert np.abs(points[0, :, :2] - mesh[0, :, :2]).mean() < 0.02  # within about 4 px of 224

@@ -11,14 +11,16 @@ from fineclipper.datasets.table import read_table_manifest
 
 
 def _lines(folder: Path, pattern: str) -> list[str]:
-    return [line.split()[0] for f in sorted(folder.glob(pattern)) for line in f.read_text().splitlines() if line.strip()]
+    return [line.split()[0] for f in sorted(folder.glob(pattern))
+            for line in f.read_text().splitlines() if line.strip()]
 
 
 def test_dfew_folds_partition_the_clips(annotations):
     rows, stats = read_fold_lists(SPECS["dfew"], annotations, "/my/DFEW")
     assert len(rows) == 11_697 == len({r["id"] for r in rows})
     groups = Counter(r["group"] for r in rows)
-    assert groups["fold1"] == 2_341 and sum(groups.values()) == 11_697 and set(groups) == {f"fold{k}" for k in range(1, 6)}
+    assert (groups["fold1"] == 2_341 and sum(groups.values()) == 11_697
+            and set(groups) == {f"fold{k}" for k in range(1, 6)})
     fold1 = Counter(r["label"] for r in rows if r["group"] == "fold1")
     assert [fold1[i] for i in range(7)] == [489, 379, 534, 435, 294, 29, 181]
     frames = [r["num_frames"] for r in rows]
@@ -128,7 +130,8 @@ def test_chunk_plan_never_mixes_groups():
     chunks = plan_chunks(rows, 4)
     assert all(len({r["group"] for r in c}) == 1 and len(c) <= 4 for c in chunks.values())
     assert sorted(r["id"] for c in chunks.values() for r in c) == sorted(r["id"] for r in rows)
-    assert sorted(chunks) == ["test-0000", "test-0001", "test-0002", "train-0000", "train-0001", "train-0002", "train-0003"]
+    assert sorted(chunks) == ["test-0000", "test-0001", "test-0002",
+                              "train-0000", "train-0001", "train-0002", "train-0003"]
 
 
 def test_sanitize_id():

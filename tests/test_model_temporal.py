@@ -3,10 +3,10 @@ only of that clip), with its parameters counted apart."""
 
 import pytest
 import torch
+from test_model import tiny
 
 from fineclipper.model import STREAMS
 from fineclipper.model.clip import encode_image
-from test_model import tiny
 
 
 def perturb(module: torch.nn.Module, scale: float = 0.5) -> None:

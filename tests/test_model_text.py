@@ -4,10 +4,10 @@ context that keeps the end-of-text token of long prompts, and the frozen CLIP st
 import math
 
 import torch
+from test_model import CLASSES, batch, tiny
 
 from fineclipper.model.clip import embed_prompts
 from fineclipper.model.fineclipper import info_nce
-from test_model import CLASSES, batch, tiny
 
 
 def test_class_score_scale_is_clamped_at_100():

@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from media import frame_folder, noise_clip, still_clip, truncated_copy
 
 from fineclipper.datasets.demo import render_clip, write_video
 from fineclipper.shards import decode_sample, iter_raw
-from media import frame_folder, noise_clip, still_clip, truncated_copy
 
 REPO = Path(__file__).resolve().parent.parent
 CLASSES = ["neutral", "happiness", "surprise", "anger"]
@@ -118,7 +118,8 @@ def test_samples_hold_every_stream(run):
             assert CLASSES[sample["label"]] == meta["label_name"] and meta["dataset"] == "mini"
             assert len(meta["frame_indices"]) == n and meta["detection_rate"] > 0.5
             assert meta["stage_versions"]["frames"] >= 1 and "." not in sample["key"]
-    surprise = next(decode_sample(r) for s in shards_of(workdir) for r in iter_raw(s) if r["__key__"] == "data_demo_surprise")
+    surprise = next(decode_sample(r) for s in shards_of(workdir) for r in iter_raw(s)
+                    if r["__key__"] == "data_demo_surprise")
     assert "mouth opens" in surprise["description"]
 
 
@@ -216,8 +217,9 @@ def test_profiles_dry_run(run):
 def test_inspect_prints_and_draws(run, tmp_path):
     workdir, _ = run
     sheet = tmp_path / "sheet.png"
-    out = subprocess.run([sys.executable, "-m", "fineclipper.cli", "inspect", str(workdir / "shards/mini/test-0000.tar"),
-                          "--key", "data_demo_anger", "--sheet", str(sheet)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "fineclipper.cli", "inspect",
+                          str(workdir / "shards/mini/test-0000.tar"), "--key", "data_demo_anger",
+                          "--sheet", str(sheet)], capture_output=True, text=True, check=True)
     assert "label: 3 = anger" in out.stdout and "landmarks: (478, 3)" in out.stdout
     from PIL import Image
 

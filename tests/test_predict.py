@@ -17,8 +17,8 @@ RUN = "results/demo/experiments/main/seed0"
 
 
 def predict_cli(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "fineclipper.cli", "predict", "--checkpoint", str(workdir / RUN / "train/test/best.pt"),
-           *args]
+    cmd = [sys.executable, "-m", "fineclipper.cli", "predict",
+           "--checkpoint", str(workdir / RUN / "train/test/best.pt"), *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
 
 
@@ -30,7 +30,8 @@ def read_csv(path: Path) -> list[dict]:
 def test_the_checkpoint_records_its_preprocessing(demo_run):
     state = torch.load(demo_run / RUN / "train/test/best.pt", weights_only=True)
     assert set(state["preprocessing"]) == {"frames", "landmarks", "masks", "describe", "stage_versions"}
-    assert state["preprocessing"]["frames"]["max_frames"] == 8 and state["preprocessing"]["stage_versions"]["frames"] >= 2
+    assert (state["preprocessing"]["frames"]["max_frames"] == 8
+            and state["preprocessing"]["stage_versions"]["frames"] >= 2)
     assert state["clip"] == {"model": "FC-Tiny", "pretrained": None} and state["classes"][0] == "neutral"
 
 
@@ -51,7 +52,8 @@ def test_predict_on_the_test_videos_agrees_with_the_evaluation(demo_run, tmp_pat
     war = json.loads((demo_run / RUN / "eval/test/metrics.json").read_text())["war"]
     assert accuracy == pytest.approx(war)
     for key in predicted:  # one line per clip: the top classes and the description
-        assert any(line.startswith(f"{key}: ") and " | The face is visible" in line for line in result.stdout.splitlines())
+        assert any(line.startswith(f"{key}: ") and " | The face is visible" in line
+                   for line in result.stdout.splitlines())
 
 
 def test_an_unusable_clip_is_a_row_with_its_reason(demo_run, tmp_path):

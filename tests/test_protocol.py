@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from fineclipper.config import load_config
-from fineclipper.datasets import AnnotationError, SHIPPED_ANNOTATIONS, annotations_folder, plan_runs
+from fineclipper.datasets import SHIPPED_ANNOTATIONS, AnnotationError, annotations_folder, plan_runs
 from fineclipper.datasets.classes import match_by_name
 from fineclipper.datasets.foldlists import SPECS, read_fold_lists
 from fineclipper.datasets.manifest import plan_chunks

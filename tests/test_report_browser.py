@@ -16,9 +16,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 #: Run in the page once it has loaded: how many images, how many did not render, how many tables.
-PROBE = """<script>window.addEventListener('load', () => { const images = [...document.images];
-document.body.setAttribute('data-probe', JSON.stringify({images: images.length, tables: document.querySelectorAll('table').length,
-broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).length})); });</script>"""
+PROBE = ("<script>window.addEventListener('load', () => { const images = [...document.images];\n"
+         "document.body.setAttribute('data-probe', JSON.stringify({images: images.length, "
+         "tables: document.querySelectorAll('table').length,\n"
+         "broken: images.filter(i => !(i.complete && i.naturalWidth > 0)).length})); });</script>")
 
 
 @pytest.mark.browser

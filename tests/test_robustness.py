@@ -45,9 +45,11 @@ def train(out: Path, shards: list[str], nproc: int | None = None, **config) -> s
     from test_train import free_port
 
     args = ["-m", "fineclipper.train.main", "--shards", *shards, "--classes", json.dumps(CLASSES), "--out", str(out),
-            "--config", json.dumps({"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 0, **config})]
+            "--config",
+            json.dumps({"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 0, **config})]
     cmd = [sys.executable, *args] if nproc is None else [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port", str(free_port()), *args]
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
+        "--master_port", str(free_port()), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
@@ -115,8 +117,9 @@ def test_a_killed_run_reruns_to_the_same_shards(tmp_path):
     reference = demo_workdir(tmp_path / "reference")
     assert snakemake(reference, "--cores", "2", "shards").returncode == 0
     killed = demo_workdir(tmp_path / "killed")
-    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-                                str(killed), "--configfile", str(killed / "config.yaml"), "--cores", "2", "shards"],
+    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                                "--directory", str(killed), "--configfile", str(killed / "config.yaml"),
+                                "--cores", "2", "shards"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     while not list((killed / "results/demo/landmarks").glob(".*.tmp-*")) and time.time() < deadline:
@@ -145,7 +148,8 @@ def test_a_full_disk_fails_clearly_and_leaves_no_partial_shard(tmp_path):
     result = snakemake(workdir, "--cores", "1", "shards", preexec_fn=limited_file_size(60_000))
     assert result.returncode != 0
     logs = "\n".join(p.read_text() for p in (workdir / "logs/demo").rglob("*.log"))
-    assert re.search(r"pack stage: error: \[Errno 27\] writing shards/demo/\S+\.tar: File too large", logs), logs[-2000:]
+    assert re.search(r"pack stage: error: \[Errno 27\] "
+                     r"writing shards/demo/\S+\.tar: File too large", logs), logs[-2000:]
     assert not list(workdir.rglob(".*.tmp-*")) and not (workdir / "shards/demo/train-0000.tar").exists()
     rerun = snakemake(workdir, "--cores", "2", "shards")
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -164,7 +168,8 @@ def test_a_long_and_a_large_clip_stay_within_the_rules_memory(tmp_path, astronau
     write_video(data / "long.mp4", np.stack([np.roll(small, i % 64, axis=1) for i in range(900)]), 25)
     big = np.pad(astronaut, ((284, 284), (704, 704), (0, 0)))  # the face in a 1920x1080 frame
     write_video(data / "large.mp4", np.stack([np.roll(big, 4 * i, axis=1) for i in range(120)]), 25)
-    (tmp_path / "clips.csv").write_text("path,label,group\ndata/long.mp4,neutral,train\ndata/large.mp4,happiness,train\n")
+    (tmp_path / "clips.csv").write_text("path,label,group\ndata/long.mp4,neutral,train\n"
+                                        "data/large.mp4,happiness,train\n")
     config = {"dataset": {"name": "big", "format": "table", "annotations": "clips.csv", "classes": CLASSES},
               "chunk_size": 2, "train": {"enabled": False}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))

@@ -99,13 +99,15 @@ def test_unsure_sam_falls_back_to_the_polygons(face_clip, tmp_path):
 def test_a_failing_frame_is_a_failure_row_and_a_broken_checkpoint_stops_first(face_clip, tmp_path):
     from fineclipper.io import npy_bytes, read_table, write_table
     from fineclipper.stages import masks
-    from fineclipper.stages.frames import SCHEMA as FRAMES, encode_jpeg
+    from fineclipper.stages.frames import SCHEMA as FRAMES
+    from fineclipper.stages.frames import encode_jpeg
     from fineclipper.stages.landmarks import SCHEMA as LANDMARKS
 
     frames, points = face_clip
     jpegs = [encode_jpeg(f, 90) for f in frames]
     rows = [{"id": "good", "jpegs": jpegs}, {"id": "broken", "jpegs": [jpegs[0], b"\xff\xd8 cut", jpegs[2]]}]
-    write_table(tmp_path / "frames.parquet", pa.Table.from_pylist(rows, schema=pa.schema([FRAMES.field("id"), FRAMES.field("jpegs")])))
+    write_table(tmp_path / "frames.parquet",
+                pa.Table.from_pylist(rows, schema=pa.schema([FRAMES.field("id"), FRAMES.field("jpegs")])))
     write_table(tmp_path / "landmarks.parquet", pa.Table.from_pylist(
         [{"id": r["id"], "landmarks": npy_bytes(points.astype(np.float16)), "detected": [True] * 3} for r in rows],
         schema=pa.schema([LANDMARKS.field(k) for k in ("id", "landmarks", "detected")])))
@@ -134,7 +136,8 @@ def snakemake(workdir: Path, *args: str) -> str:
 def jobs(output: str) -> dict[str, int]:
     if "Nothing to be done" in output:
         return {}
-    return {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:", 1)[1], re.M) if k != "total"}
+    return {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:", 1)[1], re.M)
+            if k != "total"}
 
 
 def test_demo_shards_carry_sam_masks(tmp_path):

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from media import frame_folder
 
 from fineclipper.config import load_config
 from fineclipper.shards import decode_sample, iter_raw
 from fineclipper.stages import describe, frames, landmarks, masks
 from fineclipper.stages.pack import STAGES, pack_chunk
-from media import frame_folder
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,8 @@ def chunk(tmp_path_factory, astronaut_face, carphone):
     sources = {
         "astronaut": frame_folder(folder / "astronaut", [np.roll(astronaut_face, s, axis=1) for s in range(0, 16, 2)]),
         "carphone": frame_folder(folder / "carphone", read_clip(carphone, 12).frames),
-        "faceless": frame_folder(folder / "faceless", [rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for _ in range(6)]),
+        "faceless": frame_folder(folder / "faceless",
+                                 [rng.integers(0, 255, (96, 96, 3), dtype=np.uint8) for _ in range(6)]),
     }
     (sources["astronaut"] / "00003.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     rows = [{"id": vid, "source": str(path), "label": 0, "label_name": "neutral", "group": "test", "dataset": "mini",
@@ -44,7 +45,8 @@ def run_stages(chunk, out, **sections) -> tuple[dict, dict]:
     frames.run(str(chunk), *paths["frames"], cfg["frames"], progress=False)
     landmarks.run(paths["frames"][0], *paths["landmarks"], cfg["landmarks"], progress=False)
     masks.run(paths["frames"][0], paths["landmarks"][0], *paths["masks"], cfg["masks"], progress=False)
-    describe.run(str(chunk), paths["frames"][0], paths["landmarks"][0], *paths["describe"], cfg["describe"], progress=False)
+    describe.run(str(chunk), paths["frames"][0], paths["landmarks"][0], *paths["describe"], cfg["describe"],
+                 progress=False)
     pack_chunk(str(chunk), {s: p[0] for s, p in paths.items()}, {s: p[1] for s, p in paths.items()},
                str(out / "shard.tar"), str(out / "failures.parquet"))
     samples = {raw["__key__"]: decode_sample(raw) for raw in iter_raw(out / "shard.tar")}
@@ -60,7 +62,8 @@ def test_face_crops_are_resized_and_every_clip_is_kept(chunk, tmp_path):
     assert len(astronaut["frames"]) == 7 and astronaut["meta"]["unreadable_frames"] == 1
     assert astronaut["meta"]["frame_indices"] == [0, 1, 2, 4, 5, 6, 7]
     stored = next(iter_raw(tmp_path / "shard.tar"))  # 224 px JPEG face crops are stored as they are
-    assert stored["__key__"] == "astronaut" and stored["000.jpg"] == (Path(astronaut["meta"]["source"]) / "00000.jpg").read_bytes()
+    assert (stored["__key__"] == "astronaut"
+            and stored["000.jpg"] == (Path(astronaut["meta"]["source"]) / "00000.jpg").read_bytes())
     assert astronaut["meta"]["face_found"] is None and astronaut["meta"]["face_detected"] == []
     assert astronaut["meta"]["detection_rate"] == 1.0 and astronaut["masks"][0].max() > 0
     carphone = samples["carphone"]
@@ -130,7 +133,8 @@ def test_the_same_chunk_gives_the_same_shard(tmp_path, carphone, demo_cfg):
         meta_a, meta_b = json.loads(a.pop("json")), json.loads(b.pop("json"))
         meta_a.pop("source"), meta_b.pop("source")  # the two runs' own folders
         assert meta_a == meta_b
-        assert {k: v for k, v in a.items() if not k.startswith("__")} == {k: v for k, v in b.items() if not k.startswith("__")}
+        assert ({k: v for k, v in a.items() if not k.startswith("__")}
+                == {k: v for k, v in b.items() if not k.startswith("__")})
     # and the shards themselves, but for the sources' folders in the metadata
     data = [s.read_bytes().replace(str(tmp_path / run).encode(), b"") for s, run in zip(shards, ("a", "b"))]
     assert len(data[0]) > 0 and data[0] == data[1]

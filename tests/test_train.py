@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import TINY
 
-from fineclipper.masks.labels import PALETTE, LABEL_INDEX
+from fineclipper.masks.labels import LABEL_INDEX, PALETTE
 from fineclipper.shards import make_sample
 from fineclipper.train.data import ClipTransform, make_loader, segment_indices, to_device
-from conftest import TINY
 from fineclipper.train.metrics import scores
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,7 +101,8 @@ REPORT = "results/demo/report"
 
 def test_workflow_trains_and_evaluates(demo_run):
     metrics = json.loads((demo_run / RUN / "eval/test/metrics.json").read_text())
-    assert metrics["listed"] == metrics["evaluated"] == 4 and set(metrics) >= {"uar", "war", "per_class_recall", "confusion"}
+    assert (metrics["listed"] == metrics["evaluated"] == 4
+            and set(metrics) >= {"uar", "war", "per_class_recall", "confusion"})
     assert (demo_run / RUN / "eval/test/confusion.png").stat().st_size > 1000
     summary = json.loads((demo_run / REPORT / "summary.json").read_text())
     assert summary["experiments"]["main"]["per_run"]["test"]["uar"]["mean"] == metrics["uar"]
@@ -137,8 +138,8 @@ def _train_command(out, shards, config, nproc=None) -> list[str]:
     args = ["-m", "fineclipper.train.main", "--shards", *shards, "--classes", json.dumps(CLASSES),
             "--test-groups", "test", "--out", str(out), "--config", json.dumps(config)]
     return [sys.executable, *args] if nproc is None else [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_port", str(free_port()),
-        *args]
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
+        "--master_port", str(free_port()), *args]
 
 
 TRAIN_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -262,7 +263,8 @@ def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
     assert metrics["listed"] == 7 and metrics["evaluated"] == 6
     (missing,) = metrics["missing"]
     assert missing["id"] == "other_clip6" and re.search("no face|face landmarks found in 0 of", missing["reason"])
-    labels = {f"other_clip{i}": OTHER_CLASSES.index(label) for i, (_, label, group) in enumerate(OTHER_CLIPS) if group == "test"}
+    labels = {f"other_clip{i}": OTHER_CLASSES.index(label)
+              for i, (_, label, group) in enumerate(OTHER_CLIPS) if group == "test"}
     correct = sum(metrics["predictions"].get(k) == v for k, v in labels.items())
     assert metrics["war"] == pytest.approx(correct / 7)  # the missing clip counts as wrong
     assert metrics["per_class_recall"]["sad"] <= 0.5 and metrics["per_class_recall"]["fear"] is None

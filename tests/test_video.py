@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from media import frame_folder, noise_clip, still_clip, truncated_copy, write_clip
 
 from fineclipper.video import VideoError, read_clip, uniform_indices
-from media import frame_folder, noise_clip, still_clip, truncated_copy, write_clip
 
 
 def test_uniform_indices():

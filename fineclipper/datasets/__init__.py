@@ -57,7 +57,8 @@ def build_manifest(config: dict) -> list[dict]:
     raise AnnotationError(f"unknown dataset.format {fmt!r}")
 
 
-def plan_runs(groups: list[str], test_groups: list[str] | None, where: str = "dataset.test_groups") -> dict[str, list[str]]:
+def plan_runs(groups: list[str], test_groups: list[str] | None,
+              where: str = "dataset.test_groups") -> dict[str, list[str]]:
     """Training runs and the group each one tests: run name -> [test group].
 
     ``test_groups`` (the config's ``dataset.test_groups``) names them; by default every ``foldN`` group

@@ -177,7 +177,8 @@ def render_clip(expression: str, seed: int, cfg: dict) -> np.ndarray:
             moved = moved + max(0.0, 1 - abs(t[i] - blink_at) * n / 2) * blink_offsets
         # Similarity from photograph coordinates to output pixels (head motion), applied to the moved mesh.
         c, s = np.cos(angle[i]), np.sin(angle[i])
-        to_frame = (moved - centre) @ np.array([[c, -s], [s, c]]).T * scale[i] * (size / (2 * half)) + size / 2 + shift[i]
+        to_frame = ((moved - centre) @ np.array([[c, -s], [s, c]]).T * scale[i] * (size / (2 * half))
+                    + size / 2 + shift[i])
         mapping = piecewise_affine_map(to_frame, src_points, triangles, size)
         frame = cv2.remap(image, mapping[..., 0], mapping[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         frame = frame.astype(np.float32) * gain[i] + gradient + rng.normal(0, 3, frame.shape)
@@ -202,7 +203,8 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int, faststart: bool 
             # The same frames must give the same file, run after run. Measured here, they did not (decoded
             # frames up to 35 grey levels apart) with x264's lookahead or several threads, frames without
             # timestamps, or PyAV's own RGB to YUV conversion; OpenCV converts, one thread encodes.
-            stream.options = {"crf": "18", "threads": "1", "rc-lookahead": "0"} if codec == "libx264" else {"threads": "1"}
+            stream.options = ({"crf": "18", "threads": "1", "rc-lookahead": "0"} if codec == "libx264"
+                              else {"threads": "1"})
             if codec == "mpeg4":
                 stream.bit_rate = 2_000_000
             for i, frame in enumerate(frames):

@@ -29,7 +29,8 @@ class FoldListSpec:
 
 
 SPECS = {
-    "dfew": FoldListSpec("dfew", SEVEN_CLASSES, "DFEW", "DFEW_Frame_Face/", "DFEW_set_{fold}_{split}.txt", (1, 2, 3, 4, 5)),
+    "dfew": FoldListSpec("dfew", SEVEN_CLASSES, "DFEW", "DFEW_Frame_Face/", "DFEW_set_{fold}_{split}.txt",
+                         (1, 2, 3, 4, 5)),
     "ferv39k": FoldListSpec("ferv39k", SEVEN_CLASSES, "FERV39K", "2_ClipsforFaceCrop/", "FERV39K_{split}.txt"),
     "mafw": FoldListSpec("mafw", MAFW_CLASSES, "MAFW", "data/faces/", "MAFW_set_{fold}_{split}.txt", (1, 2, 3, 4, 5)),
 }
@@ -59,7 +60,8 @@ def parse_list(path: Path, spec: FoldListSpec) -> list[tuple[int, str, int, int]
             fields = line.split()
             where = f"{path}:{lineno}"
             if len(fields) != 3:
-                raise AnnotationError(f"{where}: expected '<path> <frames> <label>', got {len(fields)} fields: {line.strip()!r}")
+                raise AnnotationError(f"{where}: expected '<path> <frames> <label>', got {len(fields)} fields: "
+                                      f"{line.strip()!r}")
             raw, frames, label = fields
             try:
                 num_frames, label_idx = int(frames), int(label)
@@ -101,7 +103,8 @@ def read_fold_lists(spec: FoldListSpec, annotations: str | Path, root: str | Pat
             if rel in clips:
                 prev = clips[rel]
                 if prev["label"] != label:
-                    raise AnnotationError(f"{where}: {rel} has label {label} here but {prev['label']} at {seen_at[rel]}")
+                    raise AnnotationError(f"{where}: {rel} has label {label} here but {prev['label']} "
+                                          f"at {seen_at[rel]}")
             else:
                 rid = rel[len(spec.id_prefix) :] if rel.startswith(spec.id_prefix) else rel
                 clips[rel] = {

@@ -50,7 +50,8 @@ def measure(landmarks: np.ndarray) -> dict[str, np.ndarray]:
         "mouth_width": dist(R.MOUTH_RIGHT, R.MOUTH_LEFT),
         # Corners against the upper lip, which stays put when the jaw drops.
         "corner_lift": v[:, R.LIP_UPPER_INNER] - (v[:, R.MOUTH_RIGHT] + v[:, R.MOUTH_LEFT]) / 2,
-        "brow_height": ((v[:, R.RIGHT_EYE_TOP] - v[:, R.RIGHT_BROW_MID]) + (v[:, R.LEFT_EYE_TOP] - v[:, R.LEFT_BROW_MID])) / 2,
+        "brow_height": ((v[:, R.RIGHT_EYE_TOP] - v[:, R.RIGHT_BROW_MID])
+                        + (v[:, R.LEFT_EYE_TOP] - v[:, R.LEFT_BROW_MID])) / 2,
         "brow_gap": dist(R.RIGHT_BROW_INNER, R.LEFT_BROW_INNER),
         "eye_open": (dist(R.RIGHT_EYE_TOP, R.RIGHT_EYE_BOTTOM) + dist(R.LEFT_EYE_TOP, R.LEFT_EYE_BOTTOM)) / 2,
         "roll": -roll,
@@ -60,7 +61,8 @@ def measure(landmarks: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _when(position: float) -> str:
-    return "early in the clip" if position < 0.34 else ("midway through the clip" if position < 0.67 else "late in the clip")
+    return ("early in the clip" if position < 0.34
+            else ("midway through the clip" if position < 0.67 else "late in the clip"))
 
 
 def _degree(ratio: float) -> str:
@@ -97,7 +99,8 @@ class LandmarkDescriber:
             if abs(change) < threshold:
                 continue
             end_delta = np.median(delta[-head:])
-            text = f"{grows if change > 0 else shrinks}, {_degree(abs(change) / threshold)}, {_when(peak / max(1, len(series) - 1))}"
+            text = (f"{grows if change > 0 else shrinks}, {_degree(abs(change) / threshold)}, "
+                    f"{_when(peak / max(1, len(series) - 1))}")
             if abs(end_delta) < abs(change) / 3:
                 text += ", then back as at the start"
             elif np.sign(end_delta) == np.sign(change):

@@ -59,7 +59,8 @@ class LandmarkParser:
     def __init__(self, cfg: dict | None = None):
         self.cfg = cfg or {}
 
-    def parse(self, images: list | None, landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
+    def parse(self, images: list | None, landmarks: np.ndarray,
+              shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
         """Label maps of a clip's frames from their ``(T, 478, 3)`` landmarks; no per-clip information."""
         return [self(points, shape) for points in landmarks], {}
 

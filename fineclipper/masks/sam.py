@@ -171,7 +171,8 @@ class SamParser:
         return torch.as_tensor(resized).permute(2, 0, 1).contiguous().float()
 
     @torch.no_grad()
-    def decode(self, embedding: torch.Tensor, prompts: dict, shape: tuple[int, int]) -> dict[str, tuple[np.ndarray, float]]:
+    def decode(self, embedding: torch.Tensor, prompts: dict,
+               shape: tuple[int, int]) -> dict[str, tuple[np.ndarray, float]]:
         """``part -> (mask (H, W) bool, predicted IoU)`` for every prompted part of one frame, in one call."""
         from segment_anything.utils.transforms import ResizeLongestSide
 
@@ -189,22 +190,25 @@ class SamParser:
         def tensor(a):
             return torch.as_tensor(a, dtype=torch.float32, device=self.device)
 
-        sparse, dense = self.sam.prompt_encoder(points=(tensor(points), tensor(labels)), boxes=tensor(boxes), masks=None)
-        low_res, iou = self.sam.mask_decoder(image_embeddings=embedding[None], image_pe=self.sam.prompt_encoder.get_dense_pe(),
+        sparse, dense = self.sam.prompt_encoder(points=(tensor(points), tensor(labels)), boxes=tensor(boxes),
+                                                masks=None)
+        low_res, iou = self.sam.mask_decoder(image_embeddings=embedding[None],
+                                             image_pe=self.sam.prompt_encoder.get_dense_pe(),
                                              sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                                              multimask_output=False)
         input_size = tuple(int(round(s * size / max(shape))) for s in shape)
         masks = self.sam.postprocess_masks(low_res, input_size, shape)[:, 0] > self.sam.mask_threshold
         return {n: (masks[i].cpu().numpy(), float(iou[i, 0])) for i, n in enumerate(names)}
 
-    def parse(self, images: list[np.ndarray], landmarks: np.ndarray, shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
+    def parse(self, images: list[np.ndarray], landmarks: np.ndarray,
+              shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
         """Label maps of a clip's frames and the clip's counts: parts from SAM, parts that fell back to
         their landmark polygon, parts left out (hair without a confident SAM mask, unpromptable parts)."""
         has_face = ~np.isnan(landmarks[:, :, :2]).any(axis=(1, 2))
         embeddings = self.embed([image for image, ok in zip(images, has_face) if ok]) if has_face.any() else None
         counts = {"parts_from_sam": 0, "parts_from_polygons": 0, "parts_left_out": 0, "frames_without_landmarks": 0}
         maps, e = [], 0
-        for image, points, ok in zip(images, landmarks, has_face):
+        for _image, points, ok in zip(images, landmarks, has_face):
             label_map = np.zeros(shape, np.uint8)
             if not ok:
                 counts["frames_without_landmarks"] += 1

@@ -87,7 +87,8 @@ class FineCLIPER(nn.Module):
                             cfg.num_frames)
             for s in cfg.streams})
         self.temporal = nn.ModuleDict(
-            {s: TemporalTransformer(dim, cfg.num_frames, cfg.temporal_layers, cfg.temporal_mlp_ratio) for s in cfg.streams})
+            {s: TemporalTransformer(dim, cfg.num_frames, cfg.temporal_layers, cfg.temporal_mlp_ratio)
+             for s in cfg.streams})
         k = len(cfg.streams)
         self.fusion = nn.Sequential(nn.Linear(k * dim, dim), nn.GELU(), nn.Linear(dim, k)) if k > 1 else None
         self.positive_adapters = AdapterStack(tblocks, cfg.text_adapter_ratio, cfg.adapter_scale)
@@ -102,7 +103,7 @@ class FineCLIPER(nn.Module):
         self.logit_scale = nn.Parameter(self.clip.logit_scale.detach().clone().float())
         self.set_classes(class_names)
 
-    def train(self, mode: bool = True) -> "FineCLIPER":
+    def train(self, mode: bool = True) -> FineCLIPER:
         """Train mode for the adapters and heads; the frozen CLIP always stays in eval mode."""
         super().train(mode)
         self.clip.eval()
@@ -152,7 +153,8 @@ class FineCLIPER(nn.Module):
 
     def encode_descriptions(self, tokens: torch.Tensor) -> torch.Tensor:
         """Normalised description vectors ``(B, D)`` from their tokens."""
-        return F.normalize(encode_text(self.clip, tokens, self.description_adapters, None, self.cfg.checkpointing), dim=-1)
+        return F.normalize(
+            encode_text(self.clip, tokens, self.description_adapters, None, self.cfg.checkpointing), dim=-1)
 
     # ----- scores ---------------------------------------------------------------------------------
     def forward(self, batch: dict) -> dict:

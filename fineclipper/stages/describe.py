@@ -11,8 +11,8 @@ import pyarrow as pa
 
 from ..backends import build_backend
 from ..describe.leakage import remove_leakage
-from ..io import npy_load
 from ..errors import run_command
+from ..io import npy_load
 from .common import read_chunk, read_rows, run_in_backend_python, run_per_video, stage_args, write_outputs
 
 log = logging.getLogger("fineclipper")
@@ -34,7 +34,8 @@ def describe_all(describer, clips: list[dict]) -> tuple[list[dict], list[dict]]:
         return list(zip(clips, describer.describe(clips))), []
     except Exception:  # noqa: BLE001 - find the clip(s) that broke the batch
         log.warning("the batched describe call failed; describing the %d clips one by one", len(clips))
-    pairs, failures = run_per_video("describe", clips, lambda clip: (clip, describer.describe([clip])[0]), progress=False)
+    pairs, failures = run_per_video("describe", clips, lambda clip: (clip, describer.describe([clip])[0]),
+                                    progress=False)
     return pairs, failures
 
 

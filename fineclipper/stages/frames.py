@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ..errors import run_command
 from ..face.detect import FaceDetector, crop_face, smooth_boxes
 from ..io import encode_image
 from ..video import read_clip
-from ..errors import run_command
 from .common import VideoFailure, read_chunk, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([
@@ -49,7 +49,8 @@ class FrameExtractor:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        self.detector = FaceDetector(cfg["min_detection_confidence"], cfg["full_range"]) if cfg["crop"] == "detect" else None
+        self.detector = (FaceDetector(cfg["min_detection_confidence"], cfg["full_range"])
+                         if cfg["crop"] == "detect" else None)
 
     def __call__(self, row: dict) -> dict:
         cfg = self.cfg

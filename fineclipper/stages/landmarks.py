@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ..errors import run_command
 from ..face.mesh import face_landmarker_clip, face_mesh_clip
 from ..io import npy_bytes
-from ..errors import run_command
 from .common import VideoFailure, decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([

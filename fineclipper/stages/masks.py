@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..backends import build_backend
-from ..io import encode_image, npy_load
 from ..errors import run_command
+from ..io import encode_image, npy_load
 from .common import decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
 
 SCHEMA = pa.schema([
@@ -32,7 +32,8 @@ def mask_clip(parser, frames_row: dict, points: np.ndarray) -> dict:
     """One ``masks`` table row: the label maps of a clip's stored frames, from its ``(T, 478, 3)`` landmarks."""
     images = decode_jpegs(frames_row["jpegs"]) if parser.needs_image else None
     maps, info = parser.parse(images, points, jpeg_shape(frames_row["jpegs"][0]))
-    return {"id": frames_row["id"], "pngs": [encode_image(".png", m) for m in maps], "info": json.dumps(info, sort_keys=True)}
+    return {"id": frames_row["id"], "pngs": [encode_image(".png", m) for m in maps],
+            "info": json.dumps(info, sort_keys=True)}
 
 
 def run(frames: str, landmarks: str, output: str, failures: str, config: dict, progress: bool = True) -> None:

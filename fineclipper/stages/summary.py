@@ -75,7 +75,8 @@ def main() -> None:
     print("\n".join(lines), file=sys.stderr)
     if cfg.get("strict") and summary["failed_fraction"] > cfg["max_failed_fraction"]:
         sys.exit(f"failures.strict: {summary['failed_fraction']:.1%} of videos failed, more than "
-                 f"max_failed_fraction {cfg['max_failed_fraction']:.1%}; see {Path(args.output).parent}/*.failures.parquet")
+                 f"max_failed_fraction {cfg['max_failed_fraction']:.1%}; "
+                 f"see {Path(args.output).parent}/*.failures.parquet")
     write_json(args.output, summary)
 
 

@@ -229,7 +229,8 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
         try:
             return transform(raw, rng)
         except Exception as e:  # noqa: BLE001 - whatever broke, the shard and sample are what a person needs
-            message = f"{raw.get('__url__', 'a shard')}: sample {raw['__key__']} cannot be decoded ({type(e).__name__}: {e})"
+            message = (f"{raw.get('__url__', 'a shard')}: sample {raw['__key__']} cannot be decoded "
+                       f"({type(e).__name__}: {e})")
             if not skip_bad:
                 raise ValueError(message + "; set train.skip_bad_shards: true to skip such samples") from None
             apply.skipped += 1
@@ -242,7 +243,8 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
         # Every rank and worker draws shards at random (with replacement): no split needed.
         dataset = wds.DataPipeline(
             wds.ResampledShards(shards, seed=seed + rank, deterministic=True, empty_check=False),
-            lambda urls: interleave_shards((u["url"] for u in urls), INTERLEAVED_SHARDS, seed * 1000 + rank * 100 + worker_id()),
+            lambda urls: interleave_shards((u["url"] for u in urls), INTERLEAVED_SHARDS,
+                                           seed * 1000 + rank * 100 + worker_id()),
             *chosen, wds.shuffle(SHUFFLE_BUFFER, seed=seed + rank), wds.map(apply), wds.select(_decoded),
             wds.batched(batch_size, collation_fn=collate, partial=False))
     else:

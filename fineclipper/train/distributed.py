@@ -24,7 +24,8 @@ def wrap_ddp(model: torch.nn.Module, world: int, device: torch.device) -> torch.
     """The model wrapped for data-parallel training when there are several processes."""
     if world == 1:
         return model
-    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 def barrier(world: int) -> None:

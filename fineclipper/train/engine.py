@@ -22,7 +22,8 @@ def transform_for(model: FineCLIPER, train: bool, image_size: int | None, augmen
 
 
 def autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    return (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+            else torch.autocast("cpu", enabled=False))
 
 
 def model_inputs(model: FineCLIPER, batch: dict, device: torch.device) -> dict:
@@ -70,7 +71,8 @@ def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, 
         for k, v in {"loss": loss.detach(), **parts}.items():
             sums[k] = sums.get(k, 0.0) + float(v) * n
         bar.set_postfix(loss=f"{loss.item():.3f}", clips_per_s=f"{seen * world / (time.perf_counter() - start):.1f}")
-    return {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0], "clips_per_s": seen * world / (time.perf_counter() - start),
+    return {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0],
+            "clips_per_s": seen * world / (time.perf_counter() - start),
             "batches_per_rank": gathered(batches, world), **{k: v / max(1, seen) for k, v in sums.items()}}
 
 

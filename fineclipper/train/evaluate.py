@@ -9,7 +9,6 @@ over its own label texts.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +18,8 @@ from ..datasets.classes import match_by_name
 from ..errors import json_argument, run_command
 from ..io import read_table, write_json
 from ..stages.common import read_chunk
-from .data import expand_shards, make_loader
 from .checkpoint import load_trained
+from .data import expand_shards, make_loader
 from .engine import predict, transform_for
 from .metrics import MISSING, coverage_scores, plot_confusion
 from .predictions import prediction_rows, write_predictions
@@ -93,7 +92,8 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint", required=True, help="best.pt of a training run")
     parser.add_argument("--shards", nargs="+", required=True, help="the test groups' shards")
     parser.add_argument("--chunks", nargs="+", required=True,
-                        help="the test groups' chunk manifests (results/<dataset>/chunks/<chunk>.json): the listed clips")
+                        help="the test groups' chunk manifests (results/<dataset>/chunks/<chunk>.json): "
+                             "the listed clips")
     parser.add_argument("--failures", nargs="*", default=[], help="the chunks' failures tables, for the reasons")
     parser.add_argument("--out", required=True, help="folder for metrics.json and confusion.png")
     parser.add_argument("--classes", help="JSON list: evaluate zero-shot with these label texts")

@@ -122,8 +122,8 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
               f"{steps} batches/epoch x {world} process(es), tunable parameters: "
               f"{model.count_parameters()['total_tunable']:,}", file=sys.stderr)
     for epoch in range(start_epoch, cfg["epochs"]):
-        record = train_one_epoch(model, ddp, epoch_loader(epoch), optimizer, scheduler, cfg, device, epoch, steps, world,
-                                 rank == 0)
+        record = train_one_epoch(model, ddp, epoch_loader(epoch), optimizer, scheduler, cfg, device, epoch, steps,
+                                 world, rank == 0)
         if rank == 0:
             if val_loader is not None:
                 record.update(validate(model, val_loader, device))

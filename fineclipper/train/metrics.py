@@ -86,7 +86,8 @@ def plot_confusion(result: dict, path: str | Path, title: str) -> None:
     from ..io import atomic_path
 
     names = result["classes"]
-    coverage = f"{result['evaluated']}/{result['listed']} clips evaluated" if "listed" in result else f"n={result['samples']}"
+    coverage = (f"{result['evaluated']}/{result['listed']} clips evaluated" if "listed" in result
+                else f"n={result['samples']}")
     fig = confusion_figure(names, result["confusion"], [result["missing_per_class"][c] for c in names],
                            f"{title}\nUAR {result['uar']:.3f}  WAR {result['war']:.3f}  ({coverage})")
     with atomic_path(path) as tmp:

@@ -4,7 +4,7 @@ checkpoint over one chunk's shard (every clip of the chunk gets a row), and the 
 
     python -m fineclipper.train.predictions chunk --checkpoint best.pt --shard S.tar --chunk C.json --failures F --out P.csv
     python -m fineclipper.train.predictions merge --inputs P1.csv P2.csv ... --out predictions.csv
-"""
+"""  # noqa: E501 - the usage line above is also the --help text
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def prediction_rows(classes: list[str], keys: list[str], probs: list[list[float]
             rows.append(prediction_row(classes, item["id"], predicted[item["id"]], **extra))
         else:
             failure = reasons.get(item["id"], {})
-            rows.append(failure_row(item["id"], f"{failure.get('stage', '?')}: {failure.get('reason', 'not in any shard')}",
+            rows.append(failure_row(item["id"],
+                                    f"{failure.get('stage', '?')}: {failure.get('reason', 'not in any shard')}",
                                     **extra))
     return rows
 

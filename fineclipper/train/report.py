@@ -90,8 +90,10 @@ def paper_rows(paper: str | Path, dataset: str, zero_shot_targets=()) -> tuple[l
     """From resources/paper_results.yaml: the published results on this dataset; the zero-shot results
     of models trained on it, on each target (``target`` added); and the sources."""
     data = yaml.safe_load(Path(paper).read_text())
-    rows = [{**{k: r.get(k) for k in PAPER_KEYS}, **r[dataset]} for r in data["results"] if isinstance(r.get(dataset), dict)]
-    zero_shot = [{**{k: r.get(k) for k in PAPER_KEYS}, "target": t, **r[t]} for r in data["results"] for t in zero_shot_targets
+    rows = [{**{k: r.get(k) for k in PAPER_KEYS}, **r[dataset]}
+            for r in data["results"] if isinstance(r.get(dataset), dict)]
+    zero_shot = [{**{k: r.get(k) for k in PAPER_KEYS}, "target": t, **r[t]}
+                 for r in data["results"] for t in zero_shot_targets
                  if r.get("setting") == "zero-shot" and r.get("train_on") == dataset and isinstance(r.get(t), dict)]
     return rows, zero_shot, data.get("sources", {})
 
@@ -132,8 +134,9 @@ def lines(summary: dict) -> list[str]:
                 out.append(f"{title}{name} {run}: UAR {pm(r['uar'])}  WAR {pm(r['war'])}  "
                            f"({r['evaluated']}/{r['listed']} listed clips evaluated)")
             out.append(f"{title}{name} mean over {len(e['runs'])} run(s), {len(e['seeds'])} seed(s): "
-                       f"UAR {pm(e['mean']['uar'])}  WAR {pm(e['mean']['war'])}  ({e['evaluated']}/{e['listed']} listed "
-                       f"clips evaluated; over the evaluated alone UAR {pm(e['mean']['uar_evaluated'])})")
+                       f"UAR {pm(e['mean']['uar'])}  WAR {pm(e['mean']['war'])}  "
+                       f"({e['evaluated']}/{e['listed']} listed clips evaluated; "
+                       f"over the evaluated alone UAR {pm(e['mean']['uar_evaluated'])})")
     return out
 
 

@@ -82,8 +82,8 @@ def main_table(summary: dict) -> str:
     for r in summary["paper"]:
         if r.get("setting", "supervised") != "supervised":
             continue
-        rows.append([f"{html.escape(r['method'])} ({cite(summary, r)})", r.get("variant") or "", r.get("backbone") or "",
-                     "-", f"{r['uar']:.2f}", f"{r['war']:.2f}", "-", "-", "-", "-"])
+        rows.append([f"{html.escape(r['method'])} ({cite(summary, r)})", r.get("variant") or "",
+                     r.get("backbone") or "", "-", f"{r['uar']:.2f}", f"{r['war']:.2f}", "-", "-", "-", "-"])
         kinds.append("paper")
     note = "" if summary["paper"] else (f"<p class=note>No published result on {html.escape(summary['dataset'])} in "
                                         "resources/paper_results.yaml.</p>")
@@ -92,8 +92,10 @@ def main_table(summary: dict) -> str:
 
 
 def fold_table(e: dict) -> str:
-    rows = [[html.escape(run), pm(r["uar"]), pm(r["war"]), f"{r['evaluated']}/{r['listed']}"] for run, r in e["per_run"].items()]
-    rows += [[f"seed {s}: mean over folds", f"{f['uar'] * 100:.2f}", f"{f['war'] * 100:.2f}", ""] for s, f in e["per_seed"].items()]
+    rows = [[html.escape(run), pm(r["uar"]), pm(r["war"]), f"{r['evaluated']}/{r['listed']}"]
+            for run, r in e["per_run"].items()]
+    rows += [[f"seed {s}: mean over folds", f"{f['uar'] * 100:.2f}", f"{f['war'] * 100:.2f}", ""]
+             for s, f in e["per_seed"].items()]
     return table(["test group", "UAR % (± sd over seeds)", "WAR %", "evaluated/listed"], rows)
 
 
@@ -138,7 +140,8 @@ def preprocessing_figure(pre: dict):
     groups = pre["groups"]
     names = list(groups)
     axes[0].bar(names, [groups[g]["packed"] for g in names], label="packed")
-    axes[0].bar(names, [groups[g]["failed"] for g in names], bottom=[groups[g]["packed"] for g in names], label="failed")
+    axes[0].bar(names, [groups[g]["failed"] for g in names], bottom=[groups[g]["packed"] for g in names],
+                label="failed")
     axes[0].set(title="clips per group")
     axes[0].legend(fontsize=8)
     reasons = pre["failure_reasons"]
@@ -201,5 +204,6 @@ def render(summary: dict) -> str:
               f"{html.escape(', '.join(f'{k} {v}' for k, v in pre.get('face_detector', {}).items()))}; "
               f"unreadable frames skipped: {pre.get('unreadable_frames', 0)}.</p>",
               png(preprocessing_figure(pre))]
-    return (f"<!doctype html><html><head><meta charset=utf-8><title>FineCLIPER report: {html.escape(summary['dataset'])}"
+    return ("<!doctype html><html><head><meta charset=utf-8>"
+            f"<title>FineCLIPER report: {html.escape(summary['dataset'])}"
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
