@@ -147,8 +147,8 @@ def test_logs_and_benchmarks_for_every_job(run):
             ok = pq.read_metadata(workdir / f"results/mini/{stage}/{chunk}.parquet").num_rows
             failed = pq.read_metadata(workdir / f"results/mini/{stage}/{chunk}.failures.parquet").num_rows
             assert counts == [(stage, str(ok), str(failed))], (chunk, stage, counts)
-        packed = json.loads(re.search(r"INFO pack \S+: (\{.*\})$", (workdir / f"logs/mini/pack/{chunk}.log").read_text(),
-                                      re.M).group(1))
+        pack_log = (workdir / f"logs/mini/pack/{chunk}.log").read_text()
+        packed = json.loads(re.search(r"INFO pack \S+: (\{.*\})$", pack_log, re.M).group(1))
         shard = workdir / f"shards/mini/{chunk}.tar"
         failed = pq.read_metadata(shard.with_suffix(".failures.parquet")).num_rows
         assert packed == {"videos": packed["packed"] + failed, "packed": len(list(iter_raw(shard))), "failed": failed}
