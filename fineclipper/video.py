@@ -110,7 +110,7 @@ def _read_video(path: Path, keep: int) -> Clip:
                     seen += 1
     except av.FFmpegError as e:
         if not frames:
-            raise VideoError(f"cannot decode {path}: {e}") from None
+            raise VideoError(f"cannot decode {path}: {e.strerror or e}") from None  # FFmpeg's message, not its errno
         bad_packets += 1  # the demuxer gave up part-way: keep what was decoded
     if not frames:
         raise VideoError(f"no decodable frames in {path}")

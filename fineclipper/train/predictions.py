@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 from ..errors import run_command
@@ -79,6 +80,7 @@ def predict_chunk(checkpoint: str, shard: str, chunk: str, failures: list[str], 
     """Predictions for every clip of one chunk: from its shard, or its failure reason."""
     import torch
 
+    from ..shards import iter_metadata
     from ..stages.common import read_chunk
     from .checkpoint import load_trained
     from .data import make_loader
@@ -87,6 +89,11 @@ def predict_chunk(checkpoint: str, shard: str, chunk: str, failures: list[str], 
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, state = load_trained(checkpoint, device)
+    built = next(iter_metadata(shard), {}).get("stage_versions")
+    trained = state.get("preprocessing", {}).get("stage_versions")
+    if built and trained and built != trained:
+        print(f"warning: {shard} was built by stage versions {built}, the checkpoint's training shards by "
+              f"{trained}: its inputs may differ from what the model learned on", file=sys.stderr)
     loader = make_loader([shard], transform_for(model, False, state["train_config"].get("image_size")), batch_size, 0,
                          train=False)
     _, _, keys, _, probs = predict(model, loader, device)
