@@ -1,6 +1,8 @@
 """Frames/s of the SAM parser (the masks stage with `parser: sam`), batched against one frame at a time.
 
     python benchmarks/sam.py [--model-type vit_b] [--frames 64] [--batch-size 16] [--repeats 3]
+    python benchmarks/sam.py --save-inputs faces.npz     # here; then, on a GPU machine without MediaPipe:
+    python benchmarks/sam.py --inputs faces.npz
 
 Random weights of the chosen architecture (nothing is downloaded: speed does not depend on the weights),
 saved and loaded as a real checkpoint. Frames: 224 px face crops of scikit-image's astronaut, shifted
@@ -45,8 +47,19 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--save-inputs", help="write the frames and their landmarks to this .npz, then stop")
+    parser.add_argument("--inputs", help="frames and landmarks from --save-inputs (for a machine without MediaPipe)")
     args = parser.parse_args()
-    frames, points = face_frames(args.frames)
+    if args.inputs:
+        with np.load(args.inputs) as saved:
+            frames, points = list(saved["frames"][: args.frames]), saved["points"][: args.frames]
+        args.frames = len(frames)
+    else:
+        frames, points = face_frames(args.frames)
+    if args.save_inputs:
+        np.savez_compressed(args.save_inputs, frames=np.stack(frames), points=points)
+        print(f"wrote {len(frames)} frames and their landmarks to {args.save_inputs}")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = Path(tmp) / "sam.pt"
         torch.save(build_sam(sam_architecture(args.model_type)).state_dict(), checkpoint)
