@@ -197,8 +197,9 @@ class SamParser:
                                              sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                                              multimask_output=False)
         input_size = tuple(int(round(s * size / max(shape))) for s in shape)
-        masks = self.sam.postprocess_masks(low_res, input_size, shape)[:, 0] > self.sam.mask_threshold
-        return {n: (masks[i].cpu().numpy(), float(iou[i, 0])) for i, n in enumerate(names)}
+        masks = (self.sam.postprocess_masks(low_res, input_size, shape)[:, 0] > self.sam.mask_threshold).cpu().numpy()
+        ious = iou[:, 0].float().cpu().tolist()  # one transfer each, not one per part
+        return {n: (masks[i], ious[i]) for i, n in enumerate(names)}
 
     def parse(self, images: list[np.ndarray], landmarks: np.ndarray,
               shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
