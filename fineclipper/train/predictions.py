@@ -80,16 +80,16 @@ def predict_chunk(checkpoint: str, shard: str, chunk: str, failures: list[str], 
     """Predictions for every clip of one chunk: from its shard, or its failure reason."""
     import torch
 
-    from ..shards import iter_metadata
     from ..stages.common import read_chunk
     from .checkpoint import load_trained
     from .data import make_loader
     from .engine import predict, transform_for
     from .evaluate import failure_reasons
+    from .main import stage_versions
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, state = load_trained(checkpoint, device)
-    built = next(iter_metadata(shard), {}).get("stage_versions")
+    built = stage_versions([shard])
     trained = state.get("preprocessing", {}).get("stage_versions")
     if built and trained and built != trained:
         print(f"warning: {shard} was built by stage versions {built}, the checkpoint's training shards by "
