@@ -32,7 +32,8 @@ wildcard_constraints:
     experiment="|".join(re.escape(e.name) for e in PLAN.experiments) or "^$",
     seed=r"\d+",
     run="|".join(re.escape(run) for run in PRIMARY.runs) or "^$",
-    target="|".join(re.escape(name) for name in ZERO_SHOT) or "^$",
+    target="|".join(re.escape(name) for name in OTHERS) or "^$",
+    protocol="zero_shot|cross_dataset",
 
 
 include: "rules/demo.smk"

@@ -11,7 +11,7 @@ from . import REPO_ROOT
 from .errors import ConfigError
 
 SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-#: The project's own dataset configs, which a zero-shot target may name by dataset alone.
+#: The project's own dataset configs, which train.zero_shot and train.cross_dataset may name by dataset alone.
 CONFIG_DIR = REPO_ROOT / "config"
 
 
@@ -65,6 +65,7 @@ def check_config(config: dict) -> None:
     if config["describe"]["backend"] == "vllm":
         configured_model(config["describe"])
 
+    check_other_datasets(config["train"])
     model = check_model_config(config["train"]["model"])
     if config["train"]["enabled"] and config["frames"]["max_frames"] < model.num_frames:
         raise ValueError(f"frames.max_frames ({config['frames']['max_frames']}) is below train.model.num_frames "
@@ -72,15 +73,29 @@ def check_config(config: dict) -> None:
                          "model samples, or training has nothing to choose from")
 
 
+def check_other_datasets(train: dict) -> None:
+    """Another dataset's test clips measure zero-shot recognition only for a model that read no label
+    (caption pre-training); for a supervised model they measure cross-dataset transfer. Each key belongs to
+    its objective, so no output is ever named for what it does not measure."""
+    if train["objective"] == "labels" and train["zero_shot"]:
+        raise ValueError("train.zero_shot: zero-shot evaluation is for a caption-pre-trained model (train.objective: "
+                         "captions); a supervised model scored on another dataset is cross-dataset transfer: "
+                         "train.cross_dataset")
+    if train["objective"] == "captions" and train["cross_dataset"]:
+        raise ValueError("train.cross_dataset: a caption-pre-trained model read no label, so another dataset's test "
+                         "clips score it zero-shot: list them in train.zero_shot")
+
+
 def dataset_config_path(ref: str) -> Path:
-    """A dataset config named by a zero-shot entry: ``dfew``, ``ferv39k``, ``mafw`` (the project's
-    ``config/<name>.yaml``) or the path of a config file."""
+    """A dataset config named by a train.zero_shot or train.cross_dataset entry: ``dfew``, ``ferv39k``,
+    ``mafw`` (the project's ``config/<name>.yaml``) or the path of a config file."""
     path = Path(ref)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
-            raise FileNotFoundError(f"train.zero_shot: config file {ref} not found")
+            raise FileNotFoundError(f"config file {ref} not found (named by train.zero_shot or train.cross_dataset)")
         return path
     if (CONFIG_DIR / f"{ref}.yaml").is_file() and ref != "config":
         return CONFIG_DIR / f"{ref}.yaml"
-    raise ValueError(f"train.zero_shot: {ref!r} is neither a config file (.yaml) nor one of the project's "
-                     f"datasets ({', '.join(sorted(p.stem for p in CONFIG_DIR.glob('*.yaml') if p.stem != 'config'))})")
+    datasets = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "config"))
+    raise ValueError(f"train.zero_shot/cross_dataset: {ref!r} is neither a config file (.yaml) nor one of the "
+                     f"project's datasets ({datasets})")

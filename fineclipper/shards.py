@@ -9,6 +9,7 @@ the first dot). Fields:
 ``landmarks.npy``  (T, 478, 3) float16, MediaPipe normalised coordinates of the crop, NaN = no face
 ``blendshapes.npy`` (T, 52) float16, only when the Tasks FaceLandmarker ran
 ``desc.txt``       the description after the leakage filter, UTF-8
+``caption.txt``    the dataset's own caption (MAFW's, a table's caption column), UTF-8; only where one exists
 ``cls``            label index, ASCII digits; absent for a clip of an unlabelled dataset
 ``json``           metadata: dataset, id, label, label_name, group, chunk, source, fps,
                    total_frames, frame_indices, boxes, face_detected, face_found,
@@ -42,16 +43,24 @@ def mask_key(i: int) -> str:
     return f"{i:03d}.{MASK_EXT}"
 
 
+CAPTION_FIELD = "caption.txt"
+DESCRIPTION_FIELD = "desc.txt"
+
+
 def make_sample(key: str, jpegs: list[bytes], pngs: list[bytes], landmarks: np.ndarray, description: str,
-                label: int | None, meta: dict, blendshapes: np.ndarray | None = None) -> dict:
+                label: int | None, meta: dict, blendshapes: np.ndarray | None = None,
+                caption: str | None = None) -> dict:
     """Build one sample dict ready for :class:`webdataset.TarWriter` (all values bytes); an unlabelled clip
-    (``label`` None) has no ``cls``."""
+    (``label`` None) has no ``cls``, a clip without a caption of its own no ``caption.txt``."""
     if "." in key:
         raise ValueError(f"sample key {key!r} contains a dot")
     if not (len(jpegs) == len(pngs) == len(landmarks)):
         raise ValueError(f"{key}: {len(jpegs)} frames, {len(pngs)} masks and {len(landmarks)} landmark rows differ")
     sample = {"__key__": key, "landmarks.npy": npy_bytes(np.asarray(landmarks, np.float16)),
-              "desc.txt": description.encode("utf-8"), "json": json.dumps(meta, sort_keys=True).encode("utf-8")}
+              DESCRIPTION_FIELD: description.encode("utf-8"),
+              "json": json.dumps(meta, sort_keys=True).encode("utf-8")}
+    if caption is not None:
+        sample[CAPTION_FIELD] = caption.encode("utf-8")
     if label is not None:
         sample["cls"] = str(int(label)).encode("ascii")
     for i, (jpg, png) in enumerate(zip(jpegs, pngs)):
@@ -109,7 +118,8 @@ def decode_sample(raw: dict, frames: list[int] | None = None) -> dict:
         "frames": [cv2.cvtColor(image(raw[frame_key(i)], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for i in selected],
         "masks": [image(raw[mask_key(i)], cv2.IMREAD_UNCHANGED) for i in selected],
         "landmarks": landmarks[list(selected)],
-        "description": raw["desc.txt"].decode("utf-8"),
+        "description": raw[DESCRIPTION_FIELD].decode("utf-8"),
+        "caption": raw[CAPTION_FIELD].decode("utf-8") if CAPTION_FIELD in raw else None,
         "label": int(raw["cls"]) if "cls" in raw else None,
         "meta": json.loads(raw["json"]),
     }

@@ -1,8 +1,9 @@
 """What the Snakefile works out when it is parsed: every dataset of the run, its chunks and its test runs.
 
-The run's own dataset comes from the config; each ``train.zero_shot`` entry adds another dataset, with its
-own config file, whose shards the same workflow builds (under this run's output folders) and whose test
-groups the trained model is evaluated on.
+The run's own dataset comes from the config; each ``train.zero_shot`` (a caption-pre-trained model) or
+``train.cross_dataset`` (a supervised one) entry of an experiment adds another dataset, with its own config
+file, whose shards the same workflow builds (under this run's output folders) and whose test groups the
+trained model is evaluated on.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class DatasetPlan:
     classes: list[str]
     chunks: dict[str, list[dict]]
     runs: dict[str, list[str]] = field(default_factory=dict)  # run name -> test groups; empty: nothing tested
+    #: chunk id -> {clip id: caption or None}: the dataset's own captions; None when it has none
+    captions: dict[str, dict[str, str | None]] | None = None
 
     @property
     def name(self) -> str:
@@ -56,6 +59,18 @@ class DatasetPlan:
         for chunk, rows in self.chunks.items():
             write_json_if_changed(f"{self.config['results']}/{self.name}/chunks/{chunk}.json",
                                   {"chunk": chunk, "classes": self.classes, "rows": rows})
+            if self.captions is not None:  # apart from the manifest: new captions rerun pack alone
+                write_json_if_changed(self.captions_path(chunk), {"chunk": chunk, "captions": self.captions[chunk]})
+
+    def captions_path(self, chunk: str) -> str:
+        """Where a chunk's own captions are written (pack reads them)."""
+        return f"{self.config['results']}/{self.name}/captions/{chunk}.json"
+
+
+#: How a trained model is scored on another dataset's test clips, by its training objective: a
+#: caption-pre-trained model, which read no label, is zero-shot (the paper's Table 3); a supervised one is
+#: cross-dataset transfer.
+OTHER_DATASET_PROTOCOL = {"captions": "zero_shot", "labels": "cross_dataset"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,16 @@ class Experiment:
     def path(self) -> str:
         """Where its outputs live below results/<dataset>/experiments/."""
         return f"{self.name}/seed{self.seed}"
+
+    @property
+    def protocol(self) -> str:
+        """``zero_shot`` or ``cross_dataset``: how it is scored on other datasets (and names those outputs)."""
+        return OTHER_DATASET_PROTOCOL[self.train["objective"]]
+
+    @property
+    def other_datasets(self) -> list[str]:
+        """The other datasets (config references) whose test clips it is scored on."""
+        return self.train[self.protocol]
 
 
 def plan_experiments(config: dict) -> list[Experiment]:
@@ -101,9 +126,12 @@ def plan_dataset(config: dict, tested: bool) -> DatasetPlan:
     """The manifest and chunk plan of a validated config; ``tested``: work out its test runs too (a dataset
     without labels cannot be tested)."""
     rows = build_manifest(config)
-    plan = DatasetPlan(config, class_names(config["dataset"], config["demo"]),
-                       plan_chunks(rows, config["chunk_size"], config["chunk_seed"],
-                                   config["dataset"]["limit_per_group"]))
+    chunks = plan_chunks(rows, config["chunk_size"], config["chunk_seed"], config["dataset"]["limit_per_group"])
+    captions = None
+    if any("caption" in row for row in rows):
+        captions = {chunk: {row["id"]: row.pop("caption", None) for row in members}
+                    for chunk, members in chunks.items()}
+    plan = DatasetPlan(config, class_names(config["dataset"], config["demo"]), chunks, captions=captions)
     if tested and not plan.labelled:
         raise ConfigError(f"dataset {plan.name} has no labels: it cannot be trained on or tested (train.enabled: "
                           "false); write a trained model's predictions for it with the predict target and "
@@ -116,24 +144,52 @@ def plan_dataset(config: dict, tested: bool) -> DatasetPlan:
 
 @dataclass
 class RunPlan:
-    """Everything a run works on: its dataset, the zero-shot targets (name -> plan), the experiments."""
+    """Everything a run works on: its dataset, the other datasets its experiments are scored on (name ->
+    plan), the experiments, and each experiment's other datasets by name (experiment name -> names)."""
 
     primary: DatasetPlan
-    zero_shot: dict[str, DatasetPlan]
+    others: dict[str, DatasetPlan]
     experiments: list[Experiment]
+    other_names: dict[str, list[str]] = field(default_factory=dict)
+
+
+def check_captions(experiment: Experiment, primary: DatasetPlan) -> None:
+    """Caption pre-training on the dataset's own captions needs a dataset that has them."""
+    if experiment.train["objective"] == "captions" and experiment.train["captions"] == "dataset" \
+            and primary.captions is None:
+        raise ConfigError(f"experiment {experiment.name}: train.captions: dataset needs {primary.name}'s own captions: "
+                          "set dataset.captions to MAFW's caption lists (Train_Test_Set), or give a table dataset a "
+                          "caption column; or use train.captions: describe (the describe stage's text)")
 
 
 def plan_workflow(config: dict) -> RunPlan:
-    """The run's dataset, its zero-shot targets and its experiments, every one checked and planned."""
+    """The run's dataset, the other datasets its experiments are scored on and its experiments, every one
+    checked and planned."""
     primary = plan_dataset(config, tested=config["train"]["enabled"])
     if not config["train"]["enabled"]:
         return RunPlan(primary, {}, [])
-    targets: dict[str, DatasetPlan] = {}
-    for ref in config["train"]["zero_shot"]:
-        roots = {k: config[k] for k in OUTPUT_ROOTS}  # built under this run's output folders
-        target = plan_dataset(load_config(dataset_config_path(ref), overrides=roots), tested=True)
-        if target.name == primary.name or target.name in targets:
-            raise AnnotationError(f"train.zero_shot: {ref!r} names dataset {target.name!r} twice (a zero-shot "
-                                  "target must be another dataset than the one trained on)")
-        targets[target.name] = target
-    return RunPlan(primary, targets, plan_experiments(config))
+    experiments = plan_experiments(config)
+    roots = {k: config[k] for k in OUTPUT_ROOTS}  # other datasets are built under this run's output folders
+    others: dict[str, DatasetPlan] = {}
+    by_ref: dict[str, str] = {}
+    other_names: dict[str, list[str]] = {}
+    for experiment in experiments:
+        check_captions(experiment, primary)
+        names = []
+        for ref in experiment.other_datasets:
+            if ref not in by_ref:
+                other = plan_dataset(load_config(dataset_config_path(ref), overrides=roots), tested=True)
+                if other.name == primary.name:
+                    raise AnnotationError(f"train.{experiment.protocol}: {ref!r} is {primary.name}, the dataset "
+                                          "trained on: its test clips are scored by the experiment's own evaluation")
+                if other.name in others and others[other.name].config != other.config:
+                    raise AnnotationError(f"train.{experiment.protocol}: {ref!r} names dataset {other.name!r} with "
+                                          "another config than an earlier entry")
+                others.setdefault(other.name, other)
+                by_ref[ref] = other.name
+            names.append(by_ref[ref])
+        if len(set(names)) != len(names):
+            raise AnnotationError(f"experiment {experiment.name}: train.{experiment.protocol} names a dataset twice: "
+                                  f"{experiment.other_datasets}")
+        other_names[experiment.name] = names
+    return RunPlan(primary, others, experiments, other_names)

@@ -1,6 +1,6 @@
 # The plan (computed at parse time), paths and helpers shared by the stage rules.
-# Every stage serves every dataset of the run ({dataset}, the run's own and its zero-shot targets),
-# each with its own config section.
+# Every stage serves every dataset of the run ({dataset}, the run's own and the other datasets its
+# experiments are scored on), each with its own config section.
 import json
 import re
 import sys
@@ -12,8 +12,8 @@ from fineclipper.workflow import plan_workflow
 
 PYTHON = sys.executable
 PLAN = plan_workflow(config)
-PRIMARY, ZERO_SHOT = PLAN.primary, PLAN.zero_shot
-DATASETS = {PRIMARY.name: PRIMARY, **ZERO_SHOT}
+PRIMARY, OTHERS = PLAN.primary, PLAN.others
+DATASETS = {PRIMARY.name: PRIMARY, **OTHERS}
 RESULTS_ROOT, SHARDS_ROOT, LOGS_ROOT = config["results"], config["shards"], config["logs"]
 # The run's own dataset: training, evaluation and the report live under it.
 RESULTS, LOGS = f"{RESULTS_ROOT}/{PRIMARY.name}", f"{LOGS_ROOT}/{PRIMARY.name}"
@@ -133,6 +133,12 @@ def summary_path(dataset):
     return f"{RESULTS_ROOT}/{dataset}/summary.json"
 
 
+def caption_inputs(wildcards):
+    """A chunk's own captions (written at parse time), for a dataset that has them."""
+    plan = DATASETS[wildcards.dataset]
+    return [plan.captions_path(wildcards.chunk)] if plan.captions is not None else []
+
+
 def source_inputs(wildcards):
     """The demo's clips are made by a rule of this workflow; other sources are read as data."""
     if DATASETS[wildcards.dataset].format != "demo":
@@ -160,10 +166,11 @@ def experiment(wildcards):
 
 
 def train_params(wildcards):
-    """What a training run depends on: its experiment's train section, not whether it runs or is
-    evaluated zero-shot afterwards."""
+    """What a training run depends on: its experiment's train section, not whether it runs or which other
+    datasets it is scored on afterwards."""
     train = experiment(wildcards).train
-    return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot")}, sort_keys=True)
+    return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot", "cross_dataset")},
+                      sort_keys=True)
 
 
 #: The preprocessing that builds the shards, recorded in every checkpoint (for `fineclipper predict`).
@@ -197,6 +204,13 @@ def evaluation_inputs(tested):
 def run_outputs(name):
     """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"."""
     return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in PRIMARY.runs]
+
+
+def other_dataset_outputs():
+    """The metrics of every (experiment, seed, run) on each other dataset it is scored on:
+    ``eval/<run>/zero_shot_<dataset>/`` (caption-pre-trained) or ``eval/<run>/cross_dataset_<dataset>/``."""
+    return [f"{RESULTS}/experiments/{e.path}/eval/{run}/{e.protocol}_{name}/metrics.json"
+            for e in PLAN.experiments for name in PLAN.other_names[e.name] for run in PRIMARY.runs]
 
 
 # ----- predictions (rules/predict.smk) -----

@@ -6,6 +6,7 @@ from fineclipper.stages.pack import STAGES  # the stage outputs a shard joins
 rule pack:
     input:
         chunk=chunk_file,
+        captions=caption_inputs,
         **{s: stage_table(s) for s in STAGES},
         **{f"{s}_failures": stage_output(s)["failures"] for s in STAGES},
     output:
@@ -15,7 +16,8 @@ rule pack:
         version=STAGE_VERSIONS["pack"],
         stage_args=lambda wildcards, input: " ".join(
             f"--{s} {input[s]} --{s}-failures {input[s + '_failures']}" for s in STAGES
-        ),
+        )
+        + "".join(f" --captions {path}" for path in input.captions),
     log:
         stage_log("pack"),
     benchmark:

@@ -1,7 +1,8 @@
 # The FineCLIPER model: every experiment (config `experiments`) trained with each of its seeds once per test
-# group (DFEW, MAFW: fold k tests on group k; otherwise the test group, or dataset.test_groups), evaluated on
-# every listed clip of its test group and zero-shot on other datasets' test groups (train.zero_shot), and a
-# report that sets the results beside the paper's.
+# group (DFEW, MAFW: fold k tests on group k; otherwise the test group, or dataset.test_groups), supervised or
+# by caption pre-training (train.objective), evaluated on every listed clip of its test group and of other
+# datasets' test groups (zero-shot after caption pre-training, train.zero_shot; cross-dataset transfer after
+# supervised training, train.cross_dataset), and a report that sets the results beside the paper's.
 
 
 rule train:
@@ -52,20 +53,20 @@ rule evaluate:
         " --chunks {input.chunks:q} --failures {input.failures:q} --out {params.out:q} > {log:q} 2>&1"
 
 
-rule zero_shot:
+rule evaluate_other:
     input:
         checkpoint=f"{RUN_DIR}/train/{{run}}/best.pt",
-        **evaluation_inputs(lambda wildcards: (ZERO_SHOT[wildcards.target], ZERO_SHOT[wildcards.target].test_groups)),
+        **evaluation_inputs(lambda wildcards: (OTHERS[wildcards.target], OTHERS[wildcards.target].test_groups)),
     output:
-        metrics=f"{RUN_DIR}/eval/{{run}}/zero_shot_{{target}}/metrics.json",
-        plot=f"{RUN_DIR}/eval/{{run}}/zero_shot_{{target}}/confusion.png",
+        metrics=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/metrics.json",
+        plot=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/confusion.png",
     params:
-        classes=lambda wildcards: json.dumps(ZERO_SHOT[wildcards.target].classes),
+        classes=lambda wildcards: json.dumps(OTHERS[wildcards.target].classes),
         out=lambda wildcards, output: os.path.dirname(output.metrics),
     log:
-        f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}_zero_shot_{{target}}.log",
+        f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}_{{protocol}}_{{target}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{experiment}}/seed{{seed}}/{{run}}_zero_shot_{{target}}.tsv"
+        f"{RESULTS}/benchmarks/evaluate/{{experiment}}/seed{{seed}}/{{run}}_{{protocol}}_{{target}}.tsv"
     threads: 8
     resources:
         mem_mb=8000,
@@ -73,14 +74,14 @@ rule zero_shot:
     shell:
         "{PYTHON} -m fineclipper.train.evaluate --checkpoint {input.checkpoint:q} --shards {input.shards:q}"
         " --chunks {input.chunks:q} --failures {input.failures:q} --classes {params.classes:q}"
-        " --out {params.out:q} > {log:q} 2>&1"
+        " --protocol {wildcards.protocol} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule report:
     input:
         metrics=run_outputs("eval/{run}/metrics.json"),
         curves=run_outputs("train/{run}/metrics.jsonl"),
-        zero_shot=[m for t in ZERO_SHOT for m in run_outputs(f"eval/{{run}}/zero_shot_{t}/metrics.json")],
+        other=other_dataset_outputs(),
         preprocessing=summary_path(PRIMARY.name),
     output:
         html=f"{REPORT_DIR}/report.html",
@@ -92,5 +93,5 @@ rule report:
         f"{LOGS}/report.log",
     shell:
         "{PYTHON} -m fineclipper.train.report --dataset {params.dataset} --metrics {input.metrics:q}"
-        " --curves {input.curves:q} --zero-shot {input.zero_shot:q} --preprocessing {input.preprocessing:q}"
+        " --curves {input.curves:q} --other {input.other:q} --preprocessing {input.preprocessing:q}"
         " --paper {params.paper:q} --output {output.summary:q} --html {output.html:q} 2>&1 | tee {log:q}"

@@ -115,7 +115,8 @@ def test_the_report_holds_the_table_and_the_figures(demo_run):
     assert "Ours beside the paper" in page and "<b>main</b> (ours)" in page and "4/4 (100.0%)" in page
     # per-class recall, a confusion matrix, the curves, the preprocessing panel
     assert page.count('<img alt="figure" src="data:image/png;base64,') == 4
-    for heading in ("Per-class recall", "Confusion matrices", "Training and validation", "Zero-shot", "Preprocessing"):
+    for heading in ("Per-class recall", "Confusion matrices", "Training and validation",
+                    "Zero-shot (the paper's Table 3)", "Cross-dataset transfer", "Preprocessing"):
         assert f"<h2>{heading}</h2>" in page
 
 
@@ -227,9 +228,10 @@ def snakemake_jobs(workdir, *configs, dry=True):
     return dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout.split("Job stats:", 1)[1], re.M)) if dry else {}
 
 
-def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
-    """Trained on the demo, evaluated on another dataset's test group with its label texts: supports are
-    that dataset's test counts, and its faceless test clip is listed, explained and counted as wrong."""
+def test_cross_dataset_transfer_scores_another_datasets_own_test_clips(demo_run):
+    """Trained on the demo's labels, evaluated on another dataset's test group with its label texts
+    (cross-dataset transfer, not zero-shot): supports are that dataset's test counts, and its faceless test
+    clip is listed, explained and counted as wrong."""
     from media import noise_clip
 
     from fineclipper.datasets.demo import render_clip, write_video
@@ -249,16 +251,16 @@ def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
         "dataset": {"name": "other", "format": "table", "annotations": "other.csv", "classes": OTHER_CLASSES},
         "chunk_size": 4, "frames": {"max_frames": 8}, "train": {"model": TINY}}))
     cfg = yaml.safe_load((demo_run / "cfg.yaml").read_text())
-    cfg["train"]["zero_shot"] = ["other.yaml"]
-    (demo_run / "zs.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = snakemake_jobs(demo_run, "zs.yaml")
-    assert "train" not in jobs and "evaluate" not in jobs and jobs["zero_shot"] == "1"  # adds, never retrains
+    cfg["train"]["cross_dataset"] = ["other.yaml"]
+    (demo_run / "transfer.yaml").write_text(yaml.safe_dump(cfg))
+    jobs = snakemake_jobs(demo_run, "transfer.yaml")
+    assert "train" not in jobs and "evaluate" not in jobs and jobs["evaluate_other"] == "1"  # adds, never retrains
     assert jobs["frames"] == "2"  # the other dataset's test chunks only: its train group is not built
-    snakemake_jobs(demo_run, "zs.yaml", dry=False)
+    snakemake_jobs(demo_run, "transfer.yaml", dry=False)
 
-    metrics = json.loads((demo_run / RUN / "eval/test/zero_shot_other/metrics.json").read_text())
+    metrics = json.loads((demo_run / RUN / "eval/test/cross_dataset_other/metrics.json").read_text())
     tested = [label for _, label, group in OTHER_CLIPS if group == "test"]
-    assert metrics["zero_shot"] and metrics["classes"] == OTHER_CLASSES
+    assert metrics["protocol"] == "cross-dataset transfer" and metrics["classes"] == OTHER_CLASSES
     assert metrics["support"] == {c: tested.count(c) for c in OTHER_CLASSES}  # "fear": 0, "sad": 2, ...
     assert metrics["listed"] == 7 and metrics["evaluated"] == 6
     (missing,) = metrics["missing"]
@@ -270,7 +272,10 @@ def test_zero_shot_on_another_dataset_scores_its_own_test_clips(demo_run):
     assert metrics["per_class_recall"]["sad"] <= 0.5 and metrics["per_class_recall"]["fear"] is None
     assert set(metrics["seen_classes"]) == {"anger", "neutral", "happy"}  # happy is the demo's happiness
     summary = json.loads((demo_run / REPORT / "summary.json").read_text())
-    assert summary["zero_shot"]["other"]["main"]["listed"] == 7
+    assert summary["cross_dataset"]["other"]["main"]["listed"] == 7 and summary["zero_shot"] == {}
+    report = (demo_run / REPORT / "report.html").read_text()
+    table3 = report.split("Zero-shot (the paper's Table 3)", 1)[1].split("Cross-dataset transfer", 1)[0]
+    assert "(ours)" not in table3 and "EmoCLIP" in table3  # transfer is never set beside Table 3
 
 
 def _shard(path, samples):

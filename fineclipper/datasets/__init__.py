@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .. import REPO_ROOT, resolve_path
+from .captions import read_mafw_captions
 from .demo import demo_manifest
 from .foldlists import SPECS, read_fold_lists
 from .manifest import AnnotationError, plan_chunks, sanitize_id
@@ -39,7 +40,9 @@ def class_names(dataset_cfg: dict, demo_cfg: dict) -> list[str]:
 
 
 def build_manifest(config: dict) -> list[dict]:
-    """One row per video of the configured dataset (see ``MANIFEST_FIELDS``)."""
+    """One row per video of the configured dataset (see ``MANIFEST_FIELDS``); with the dataset's own
+    captions (MAFW's lists named by ``dataset.captions``, a table's ``caption`` column) each row also has
+    ``caption`` (None where a clip has none)."""
     ds = config["dataset"]
     fmt = ds["format"]
     if fmt == "demo":
@@ -48,6 +51,12 @@ def build_manifest(config: dict) -> list[dict]:
         if not ds.get("root"):
             raise AnnotationError(f"dataset.root must be set for format {fmt}: your copy of the {fmt} folder")
         rows, _ = read_fold_lists(SPECS[fmt], annotations_folder(ds.get("annotations")), ds["root"])
+        if ds.get("captions"):
+            if fmt != "mafw":
+                raise AnnotationError(f"dataset.captions: {fmt} ships no captions (MAFW does; a table dataset has a "
+                                      "caption column); use train.captions: describe for the describe stage's text")
+            captions = read_mafw_captions(Path(ds["root"]) / ds["captions"])
+            rows = [{**row, "caption": captions.get(row["id"])} for row in rows]
         return rows
     if fmt == "table":
         if not ds.get("annotations"):

@@ -3,7 +3,8 @@
 Columns: ``path`` (video file or frame folder, relative to the table's folder or to ``root``),
 ``label`` (class name or 0-based index), ``group`` (split unit, letters and digits), and optional ``id``.
 Without a ``label`` column (or with ``dataset.labelled: false``) the dataset is unlabelled: its clips are
-preprocessed and packed as any other (with no ``cls``), for predictions.
+preprocessed and packed as any other (with no ``cls``), for predictions. An optional ``caption`` column holds
+each clip's own caption (empty: none), for caption pre-training (``train.captions: dataset``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def read_table_manifest(table: str | Path, classes: list[str], root: str | Path 
         raise AnnotationError(f"{table}: manifest table not found")
     records = _records(table)
     labelled = labelled and any("label" in rec for _, rec in records)
+    captioned = any("caption" in rec for _, rec in records)
     if labelled and not classes:
         raise AnnotationError(f"{table}: dataset.classes must list the class names of a labelled table dataset")
     base = Path(root) if root else table.parent
@@ -46,12 +48,15 @@ def read_table_manifest(table: str | Path, classes: list[str], root: str | Path 
             raise AnnotationError(f"{where}: missing value for {', '.join(missing)}")
         idx = _label_index(str(rec["label"]).strip(), classes, where) if labelled else None
         source = Path(rec["path"])
-        rows.append({
+        row = {
             "id": sanitize_id(str(rec.get("id") or source.with_suffix("").as_posix())),
             "source": str(source if source.is_absolute() else base / source),
             "label": idx, "label_name": None if idx is None else classes[idx], "group": str(rec["group"]).strip(),
             "dataset": name, "num_frames": -1,
-        })
+        }
+        if captioned:
+            row["caption"] = str(rec.get("caption") or "").strip() or None
+        rows.append(row)
     check_manifest(rows, str(table))
     return rows
 

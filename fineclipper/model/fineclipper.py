@@ -62,11 +62,32 @@ def parameter_part(name: str) -> str:
     return parts.get(head, "other")
 
 
-def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE between matching rows of two normalised batches."""
+def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor, same: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE between matching rows of two normalised batches. ``same`` (``(N, N)`` bool, True
+    where two rows carry the same text) keeps repeated texts from counting as each other's negatives: such
+    pairs are left out of both softmaxes, each row keeping its own pair as the positive."""
     logits = scale * a @ b.T
     target = torch.arange(len(a), device=a.device)
+    if same is not None:
+        others = same & ~torch.eye(len(a), dtype=torch.bool, device=a.device)
+        logits = logits.masked_fill(others, float("-inf"))
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def same_text(tokens: torch.Tensor) -> torch.Tensor:
+    """``(N, N)`` bool: which rows of a token batch hold the same text."""
+    return (tokens[:, None, :] == tokens[None, :, :]).all(-1)
+
+
+#: What caption pre-training (``train.objective: captions``) leaves untouched: it reads no label text, so
+#: the negative label path and the learnable label context keep their initial values. It trains the visual
+#: adapters, temporal transformers and fusion, and the positive text adapters: the path the captions take,
+#: and the label texts again at test.
+NOT_CAPTION_TRAINED = ("negative_adapters.", "context")
+#: What the + variants' description input adds, left out of caption pre-training on the descriptions
+#: themselves (``train.captions: describe``): there the description is the target, and as an input too it
+#: would be its own answer.
+DESCRIPTION_PARTS = ("description_adapters.", "description_gate", "align_logit_scale")
 
 
 class FineCLIPER(nn.Module):
@@ -156,16 +177,36 @@ class FineCLIPER(nn.Module):
         return F.normalize(
             encode_text(self.clip, tokens, self.description_adapters, None, self.cfg.checkpointing), dim=-1)
 
+    def encode_captions(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Normalised caption vectors ``(B, D)``: captions take the positive label text's path (its adapters),
+        the path the label texts take when a caption-pre-trained model is scored."""
+        return F.normalize(
+            encode_text(self.clip, tokens, self.positive_adapters, None, self.cfg.checkpointing), dim=-1)
+
+    def freeze_for(self, objective: str, captions: str | None = None) -> None:
+        """Leave out of training what an objective does not use (see :data:`NOT_CAPTION_TRAINED` and
+        :data:`DESCRIPTION_PARTS`); ``captions``: caption pre-training's source (describe or dataset)."""
+        if objective != "captions":
+            return
+        unused = NOT_CAPTION_TRAINED + (DESCRIPTION_PARTS if captions == "describe" else ())
+        for name, p in self.named_parameters():
+            if name.startswith(unused):
+                p.requires_grad_(False)
+
     # ----- scores ---------------------------------------------------------------------------------
-    def forward(self, batch: dict) -> dict:
-        """Class scores ``cos(v, t+) - cos(v, t-)``, scaled; plus the vectors the losses need."""
+    def forward(self, batch: dict, objective: str = "labels") -> dict:
+        """Class scores ``cos(v, t+) - cos(v, t-)``, scaled; plus the vectors the losses need. With
+        ``objective="captions"``: the video vector (the description fused in where the batch has one) and
+        the caption vector, no label text."""
         video, weights = self.encode_video(batch)
         out = {"video": video, "fusion_weights": weights}
-        if self.cfg.descriptions:
+        if self.cfg.descriptions and "description" in batch:
             desc = self.encode_descriptions(batch["description"])
             out["description"] = desc
             if self.description_gate is not None:
                 video = F.normalize(video + torch.tanh(self.description_gate) * desc, dim=-1)
+        if objective == "captions":
+            return {**out, "fused": video, "caption": self.encode_captions(batch["caption"])}
         pos, neg = self.encode_labels()
         out["logits"] = clamped_scale(self.logit_scale) * (video @ pos.T - video @ neg.T)
         return out
@@ -174,13 +215,21 @@ class FineCLIPER(nn.Module):
         """Cross-entropy of the class scores, plus the weighted video-description InfoNCE when there are
         descriptions; the total and its (detached) parts."""
         ce = F.cross_entropy(out["logits"], labels)
-        parts = {"ce": ce.detach()}
-        total = ce
-        if "description" in out and len(labels) > 1:
-            align = info_nce(out["video"], out["description"], clamped_scale(self.align_logit_scale))
-            parts["align"] = align.detach()
-            total = total + self.cfg.align_weight * align
-        return total, parts
+        align, parts = self.description_alignment(out)
+        return ce + align, {"ce": ce.detach(), **parts}
+
+    def description_alignment(self, out: dict) -> tuple[torch.Tensor | float, dict]:
+        """The weighted video-description InfoNCE of the + variants (0 without descriptions or with one
+        clip), and its detached value for the log."""
+        if "description" not in out or len(out["video"]) < 2:
+            return 0.0, {}
+        align = info_nce(out["video"], out["description"], clamped_scale(self.align_logit_scale))
+        return self.cfg.align_weight * align, {"align": align.detach()}
+
+    def caption_loss(self, video: torch.Tensor, caption: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Symmetric InfoNCE between clips and their captions (rows of the whole batch, every rank's), with
+        CLIP's clamped logit scale; clips sharing a caption text are not each other's negatives."""
+        return info_nce(video, caption, clamped_scale(self.logit_scale), same_text(tokens))
 
     # ----- what is trained and saved --------------------------------------------------------------
     def tunable_state_dict(self) -> dict[str, torch.Tensor]:

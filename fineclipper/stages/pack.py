@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -19,8 +20,9 @@ log = logging.getLogger("fineclipper")
 STAGES = ("frames", "landmarks", "masks", "describe")
 
 
-def clip_sample(row: dict, chunk: str, fr: dict, lm: dict, mk: dict, ds: dict) -> dict:
-    """The shard sample of one clip from its manifest row and its rows of the four stage tables."""
+def clip_sample(row: dict, chunk: str, fr: dict, lm: dict, mk: dict, ds: dict, caption: str | None = None) -> dict:
+    """The shard sample of one clip from its manifest row, its rows of the four stage tables and its own
+    caption, if it has one."""
     meta = {
         "dataset": row["dataset"], "id": row["id"], "label": row.get("label"), "label_name": row.get("label_name"),
         "group": row["group"], "chunk": chunk, "source": row["source"], "fps": fr["fps"],
@@ -34,13 +36,15 @@ def clip_sample(row: dict, chunk: str, fr: dict, lm: dict, mk: dict, ds: dict) -
     }
     blend = npy_load(lm["blendshapes"]) if lm.get("blendshapes") is not None else None
     return make_sample(row["id"], fr["jpegs"], mk["pngs"], npy_load(lm["landmarks"]), ds["text"], row.get("label"),
-                       meta, blend)
+                       meta, blend, caption)
 
 
 def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: dict[str, str],
-               shard_path: str, failures_path: str) -> dict:
-    """Write the shard and the failures table of one chunk; return counts."""
+               shard_path: str, failures_path: str, captions_path: str | None = None) -> dict:
+    """Write the shard and the failures table of one chunk; return counts. ``captions_path``: the chunk's
+    own captions (clip id -> caption), for a dataset that has them."""
     chunk = read_chunk(chunk_path)
+    captions = json.loads(Path(captions_path).read_text())["captions"] if captions_path else {}
     tables = {s: {r["id"]: r for r in read_table(stage_tables[s]).to_pylist()} for s in STAGES}
     failed = {}
     for s in STAGES:
@@ -64,11 +68,14 @@ def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: di
 
     def samples():  # built one at a time as the shard is written
         for row in packed:
-            yield clip_sample(row, chunk["chunk"], *(tables[s][row["id"]] for s in STAGES))
+            yield clip_sample(row, chunk["chunk"], *(tables[s][row["id"]] for s in STAGES), captions.get(row["id"]))
 
     write_shard(shard_path, samples())
     write_table(failures_path, pa.Table.from_pylist(failures, schema=FAILURE_SCHEMA))
-    return {"videos": len(ids), "packed": len(packed), "failed": len(failures)}
+    counts = {"videos": len(ids), "packed": len(packed), "failed": len(failures)}
+    if captions_path:
+        counts["captioned"] = sum(captions.get(row["id"]) is not None for row in packed)
+    return counts
 
 
 def main() -> None:
@@ -79,6 +86,7 @@ def main() -> None:
         parser.add_argument(f"--{s}-failures", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--failures", required=True)
+    parser.add_argument("--captions", help="the chunk's own captions (JSON), for a dataset that has them")
     parser.add_argument("--config", default="{}")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -87,7 +95,7 @@ def main() -> None:
 
 def pack_and_log(args: argparse.Namespace) -> None:
     counts = pack_chunk(args.chunk, {s: getattr(args, s) for s in STAGES},
-                        {s: getattr(args, f"{s}_failures") for s in STAGES}, args.output, args.failures)
+                        {s: getattr(args, f"{s}_failures") for s in STAGES}, args.output, args.failures, args.captions)
     log.info("pack %s: %s", args.output, json.dumps(counts))
 
 

@@ -58,6 +58,8 @@ class ClipTransform:
     tokenize: object = None  # description tokenizer, or None when descriptions are not used
     scale: tuple[float, float] = (0.7, 1.0)
     jitter: float = 0.3
+    caption_tokenize: object = None  # caption pre-training: the caption tokenizer; None: no caption
+    caption_source: str = "describe"  # describe: the description is the caption; dataset: the clip's own caption
 
     def __call__(self, raw: dict, rng: np.random.Generator) -> dict:
         import cv2
@@ -114,6 +116,12 @@ class ClipTransform:
             out["landmarks"] = _to_tensor(np.stack(drawings))
         if self.tokenize is not None:
             out["description"] = self.tokenize([sample["description"]])[0]
+        if self.caption_tokenize is not None:
+            caption = sample["caption"] if self.caption_source == "dataset" else sample["description"]
+            if caption is None:
+                raise ValueError("no caption of its own (caption pre-training with train.captions: dataset reads only "
+                                 "clips that have one)")
+            out["caption"] = self.caption_tokenize([caption])[0]
         return out
 
 
@@ -169,7 +177,7 @@ def expand_shards(patterns: list[str], groups: list[str] | None = None) -> list[
 
 def collate(samples: list[dict]) -> dict:
     batch = {"label": torch.tensor([s["label"] for s in samples]), "key": [s["key"] for s in samples]}
-    for name in (*STREAM_KEYS, "description"):
+    for name in (*STREAM_KEYS, "description", "caption"):
         if name in samples[0]:
             batch[name] = torch.stack([s[name] for s in samples])
     return batch

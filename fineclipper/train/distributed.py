@@ -28,6 +28,17 @@ def wrap_ddp(model: torch.nn.Module, world: int, device: torch.device) -> torch.
         model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
+def gather_batch(tensor: torch.Tensor, world: int) -> torch.Tensor:
+    """Every rank's ``tensor`` (equal shapes), concatenated in rank order, as open_clip's ``gather_features``
+    does it: the other ranks' rows arrive without a gradient, this rank's own rows keep theirs."""
+    if world == 1:
+        return tensor
+    parts = [torch.empty_like(tensor) for _ in range(world)]
+    torch.distributed.all_gather(parts, tensor.detach().contiguous())
+    parts[torch.distributed.get_rank()] = tensor
+    return torch.cat(parts)
+
+
 def barrier(world: int) -> None:
     if world > 1:
         torch.distributed.barrier()

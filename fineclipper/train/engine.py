@@ -11,13 +11,19 @@ import torch
 
 from ..model import FineCLIPER
 from .data import ClipTransform, to_device
+from .distributed import gather_batch
 
 
-def transform_for(model: FineCLIPER, train: bool, image_size: int | None, augment: dict | None = None) -> ClipTransform:
-    """The clip transform for a model; ``augment`` (the train.augment section) only matters in training."""
+def transform_for(model: FineCLIPER, train: bool, image_size: int | None, augment: dict | None = None,
+                  captions: str | None = None) -> ClipTransform:
+    """The clip transform for a model; ``augment`` (the train.augment section) only matters in training;
+    ``captions`` (describe or dataset): caption pre-training's text (with describe, the description is the
+    caption, not also an input)."""
     size = image_size or model.clip.visual.image_size[0]
-    tokenize = model.tokenize if model.cfg.descriptions else None
+    tokenize = model.tokenize if model.cfg.descriptions and captions != "describe" else None
     extra = {"scale": tuple(augment["scale"]), "jitter": augment["jitter"]} if augment else {}
+    if captions is not None:
+        extra.update(caption_tokenize=model.tokenize, caption_source=captions)
     return ClipTransform(size, model.cfg.num_frames, train, model.cfg.streams, tokenize, **extra)
 
 
@@ -56,17 +62,22 @@ def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, 
     sums, seen, batches, start = {}, 0, 0, time.perf_counter()
     bar = tqdm(loader, total=steps, desc=f"epoch {epoch + 1}/{cfg['epochs']}", disable=not show, file=sys.stderr,
                unit="batch")
+    captions = cfg["objective"] == "captions"
     for batch in bar:
         inputs = model_inputs(model, batch, device)
         with autocast(device):
-            outputs = ddp(inputs)
-            loss, parts = model.loss(outputs, inputs["label"])
+            if captions:
+                loss, parts, backward = caption_batch_loss(model, ddp(inputs, objective="captions"), inputs["caption"],
+                                                           world)
+            else:
+                loss, parts = model.loss(ddp(inputs), inputs["label"])
+                backward = loss
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        backward.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
         optimizer.step()
         scheduler.step()
-        n = len(batch["label"])
+        n = len(batch["key"])
         seen, batches = seen + n, batches + 1
         for k, v in {"loss": loss.detach(), **parts}.items():
             sums[k] = sums.get(k, 0.0) + float(v) * n
@@ -74,6 +85,19 @@ def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, 
     return {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0],
             "clips_per_s": seen * world / (time.perf_counter() - start),
             "batches_per_rank": gathered(batches, world), **{k: v / max(1, seen) for k, v in sums.items()}}
+
+
+def caption_batch_loss(model: FineCLIPER, outputs: dict, tokens: torch.Tensor,
+                       world: int) -> tuple[torch.Tensor, dict, torch.Tensor]:
+    """Caption pre-training's loss on one step: the symmetric InfoNCE over every rank's clips and captions
+    (gathered), plus the + variants' description alignment where descriptions are an input (on this rank's
+    clips, as in supervised training); its parts for the log; and what to back-propagate. The InfoNCE is the
+    whole batch's on every rank with each rank's gradient flowing through its own clips alone, and DDP
+    averages gradients over ranks: x world makes that the whole batch's gradient."""
+    video, caption = (gather_batch(outputs[k].float(), world) for k in ("fused", "caption"))
+    info_nce = model.caption_loss(video, caption, gather_batch(tokens, world))
+    align, parts = model.description_alignment(outputs)
+    return info_nce + align, {"info_nce": info_nce.detach(), **parts}, info_nce * world + align
 
 
 def gathered(value: int, world: int) -> list[int]:
@@ -102,6 +126,22 @@ def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], li
         keys += batch["key"]
     labelled = sum(label >= 0 for label in labels)
     return labels, preds, keys, loss_sum / max(1, labelled), probs
+
+
+@torch.no_grad()
+def validate_captions(model: FineCLIPER, loader, device) -> dict:
+    """Caption pre-training's validation figure: the InfoNCE of the held-out clips and their captions, per
+    batch of the loader (in its fixed order), averaged over clips; what chooses the checkpoint."""
+    model.eval()
+    total, clips = 0.0, 0
+    for batch in loader:
+        if len(batch["key"]) < 2:  # one clip has no negative: nothing to measure
+            continue
+        inputs = model_inputs(model, batch, device)
+        with autocast(device):
+            _, parts, _ = caption_batch_loss(model, model(inputs, objective="captions"), inputs["caption"], 1)
+        total, clips = total + float(parts["info_nce"]) * len(batch["key"]), clips + len(batch["key"])
+    return {"val_info_nce": total / clips} if clips else {}
 
 
 def validate(model: FineCLIPER, loader, device) -> dict:

@@ -2,8 +2,10 @@
 confusion matrix (JSON and PNG), per group and over all. A listed clip that is in no shard (lost in
 preprocessing) counts as a wrong prediction and is listed with its failure reason.
 
-With ``--classes`` of another dataset it is zero-shot: that dataset's shards, its own labels, predictions
-over its own label texts.
+What the figures measure (``protocol`` in metrics.json): a supervised model on its own dataset's test clips
+is ``supervised``; on another dataset's (``--protocol cross_dataset``, with that dataset's ``--classes``, its
+own labels and label texts) ``cross-dataset transfer``; a caption-pre-trained model, which read no label, is
+``zero-shot`` on any dataset (the paper's Table 3).
 """
 
 from __future__ import annotations
@@ -35,13 +37,32 @@ def failure_reasons(failures: list[str]) -> dict[str, dict]:
     return {f["id"]: f for path in failures for f in read_table(path).to_pylist()}
 
 
+#: What metrics.json says a figure measures, by how the model was trained and where it is scored.
+PROTOCOLS = {"supervised": "supervised", "zero_shot": "zero-shot", "cross_dataset": "cross-dataset transfer"}
+
+
+def protocol_of(state: dict, other_protocol: str | None) -> str:
+    """``zero_shot`` for a caption-pre-trained checkpoint; else ``cross_dataset`` on another dataset
+    (``other_protocol`` is the protocol an output was named for, checked against the checkpoint), else
+    ``supervised``."""
+    measured = "zero_shot" if state["train_config"].get("objective") == "captions" else (
+        "cross_dataset" if other_protocol else "supervised")
+    if other_protocol and other_protocol != measured:
+        raise ValueError(f"--protocol {other_protocol}: the checkpoint's training objective "
+                         f"({state['train_config'].get('objective', 'labels')}) makes this {PROTOCOLS[measured]}")
+    return measured
+
+
 def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: list[str], out: str | Path,
-             classes: list[str] | None = None, batch_size: int = 8, workers: int = 2) -> dict:
-    """Score a checkpoint on the clips the ``chunks`` manifests list, reading them from ``shards``."""
+             classes: list[str] | None = None, batch_size: int = 8, workers: int = 2,
+             other_protocol: str | None = None) -> dict:
+    """Score a checkpoint on the clips the ``chunks`` manifests list, reading them from ``shards``;
+    ``other_protocol`` (``zero_shot`` or ``cross_dataset``): the clips are another dataset's than the
+    checkpoint was trained on, scored with its ``classes``."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, state = load_trained(checkpoint, device)
-    zero_shot = classes is not None and list(classes) != list(state["classes"])
-    if zero_shot:
+    protocol = protocol_of(state, other_protocol)
+    if classes is not None and list(classes) != list(state["classes"]):
         model.set_classes(classes)
     listed = listed_clips(chunks)
     by_id = {row["id"]: row for row in listed}
@@ -73,13 +94,15 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
         present = [recalls[c] for c in subset if recalls[c] is not None]
         result[f"uar_{name}_classes"] = float(np.mean(present)) if present else None
     model_cfg = state["model_config"]
-    result.update(checkpoint=str(checkpoint), zero_shot=zero_shot, trained_classes=state["classes"],
+    result.update(checkpoint=str(checkpoint), protocol=PROTOCOLS[protocol], trained_classes=state["classes"],
+                  objective=state["train_config"].get("objective", "labels"),
+                  captions=state["train_config"].get("captions") if protocol == "zero_shot" else None,
                   model={k: model_cfg[k] for k in ("variant", "clip_model", "pretrained")},
                   seen_classes=seen, missing=missing, predictions={k: predicted[k] for k in sorted(predicted)})
     out = Path(out)
     write_json(out / "metrics.json", result)
     write_predictions(out / "predictions.csv", prediction_rows(model.class_names, keys, probs, listed, reasons))
-    plot_confusion(result, out / "confusion.png", f"{'zero-shot ' if zero_shot else ''}test {'+'.join(groups)}")
+    plot_confusion(result, out / "confusion.png", f"{PROTOCOLS[protocol]}, test {'+'.join(groups)}")
     print(f"UAR {result['uar']:.4f}  WAR {result['war']:.4f}  ({result['evaluated']}/{result['listed']} listed clips "
           f"evaluated; a missing clip counts as wrong) -> {out}/metrics.json")
     for m in missing[:20]:
@@ -96,13 +119,16 @@ def main(argv=None) -> None:
                              "the listed clips")
     parser.add_argument("--failures", nargs="*", default=[], help="the chunks' failures tables, for the reasons")
     parser.add_argument("--out", required=True, help="folder for metrics.json and confusion.png")
-    parser.add_argument("--classes", help="JSON list: evaluate zero-shot with these label texts")
+    parser.add_argument("--classes", help="JSON list: score with these label texts (another dataset's)")
+    parser.add_argument("--protocol", choices=["zero_shot", "cross_dataset"],
+                        help="the clips are another dataset's: zero_shot (a caption-pre-trained checkpoint) or "
+                             "cross_dataset (a supervised one); checked against the checkpoint")
     parser.add_argument("--batch-size", type=int, default=8, help="clips per batch")
     parser.add_argument("--workers", type=int, default=2, help="loader worker processes")
     args = parser.parse_args(argv)
     classes = json_argument(args.classes, "--classes") if args.classes else None
     run_command("evaluate", evaluate, args.checkpoint, expand_shards(args.shards), args.chunks, args.failures,
-                args.out, classes, args.batch_size, args.workers)
+                args.out, classes, args.batch_size, args.workers, args.protocol)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Training: AdamW + warmup/cosine, bf16 autocast on CUDA, DDP (NCCL on GPU, gloo on CPU), tunable-only
 checkpoints loaded with ``weights_only=True``, resume, validation-based selection, JSON-lines metrics.
+Supervised (``objective: labels``) or caption pre-training, which reads no label (``objective: captions``).
 
 One process:   python -m fineclipper.train.main --shards 'shards/demo/train-*.tar' --classes ... --out DIR
 Several:       torchrun --nproc_per_node 4 -m fineclipper.train.main ...   (add --nnodes/--rdzv-* for nodes)
@@ -22,13 +23,19 @@ from ..io import write_json
 from .checkpoint import build_model, checkpoint_state, load_checkpoint, save_checkpoint
 from .data import expand_shards, is_validation, make_loader, shard_group
 from .distributed import barrier, cleanup, setup_distributed, wrap_ddp
-from .engine import optimiser_and_schedule, train_one_epoch, transform_for, validate
+from .engine import optimiser_and_schedule, train_one_epoch, transform_for, validate, validate_captions
 
 
-def readable_shards(shards: list[str], skip_bad: bool) -> tuple[list[str], list[str], list[str]]:
+def readable_shards(shards: list[str], skip_bad: bool, need_labels: bool = True,
+                    need_captions: bool = False) -> tuple[list[str], list[str], list[str]]:
     """The shards whose tar headers read to the end, their sample keys (no image is decoded), and the
-    shards skipped. A truncated or unreadable shard is an error naming it, or (``skip_bad``) a warning."""
+    shards skipped. A truncated or unreadable shard is an error naming it, or (``skip_bad``) a warning.
+    ``need_labels``: an unlabelled sample is an error; ``need_captions``: only samples with a caption of
+    their own are listed (the others are counted and left out)."""
+    from ..shards import CAPTION_FIELD
+
     good, keys, skipped = [], [], []
+    uncaptioned = 0
     for shard in shards:
         try:
             with tarfile.open(shard) as tar:
@@ -42,12 +49,19 @@ def readable_shards(shards: list[str], skip_bad: bool) -> tuple[list[str], list[
             continue
         samples = {n[: -len(".json")] for n in names if n.endswith(".json")}
         unlabelled = samples - {n[: -len(".cls")] for n in names if n.endswith(".cls")}
-        if unlabelled:
+        if need_captions:
+            captioned = {n[: -len(CAPTION_FIELD) - 1] for n in names if n.endswith("." + CAPTION_FIELD)}
+            uncaptioned += len(samples - captioned)
+            samples &= captioned
+        if unlabelled and need_labels:
             raise ValueError(f"{shard}: {len(unlabelled)} samples have no label (an unlabelled dataset, e.g. "
                              f"{sorted(unlabelled)[0]}): training needs labels; use `fineclipper predict` or the "
                              "workflow's predict target")
         good.append(shard)
         keys.extend(sorted(samples))
+    if uncaptioned:
+        print(f"{uncaptioned} clips have no caption of their own: caption pre-training leaves them out",
+              file=sys.stderr)
     return good, keys, skipped
 
 
@@ -66,9 +80,23 @@ def stage_versions(shards: list[str]) -> dict:
     return json.loads(next(iter(found))) if found else {}
 
 
+def selection_key(record: dict) -> tuple | None:
+    """What ``best.pt`` maximises over epochs: validation UAR, among equal UARs (small validation sets tie
+    often) the lower cross-entropy; in caption pre-training the lower InfoNCE; None without validation
+    clips (every epoch replaces the last)."""
+    if "val_uar" in record:
+        return (record["val_uar"], -record["val_ce"])
+    if "val_info_nce" in record:
+        return (-record["val_info_nce"],)
+    return None
+
+
 def train(shards: list[str], classes: list[str], test_groups: list[str], out: str | Path, cfg: dict,
           preprocessing: dict | None = None) -> dict:
-    """Train on every group of ``shards`` but ``test_groups``; select on a held-out share of them.
+    """Train on every group of ``shards`` but ``test_groups``; select on a held-out share of them: by
+    validation UAR (ties: the lower cross-entropy) when supervised; by the lower validation InfoNCE of clips
+    and captions in caption pre-training, which has no label to score (the last epoch without validation
+    clips).
 
     ``cfg`` is the config's train section: merged over the schema's defaults and validated.
     ``preprocessing`` (the frames, landmarks, masks and describe sections that built the shards) goes into
@@ -80,8 +108,11 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     torch.manual_seed(cfg["seed"])
     all_shards = expand_shards(shards)
     groups = sorted({shard_group(p) for p in all_shards} - set(test_groups))
+    captions = cfg["captions"] if cfg["objective"] == "captions" else None
     train_shards, keys, skipped = readable_shards([p for p in all_shards if shard_group(p) in groups],
-                                                  cfg["skip_bad_shards"])
+                                                  cfg["skip_bad_shards"], need_labels=captions is None,
+                                                  need_captions=captions == "dataset")
+    listed = set(keys)
     val_keys = [k for k in keys if is_validation(k, cfg["val_percent"])]
     n_train = len(keys) - len(val_keys)
     if n_train == 0:
@@ -90,9 +121,10 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     recorded = {**(preprocessing or {}), "stage_versions": stage_versions(train_shards)}
 
     model = build_model(cfg["model"], classes, device)
+    model.freeze_for(cfg["objective"], captions)
     ddp = wrap_ddp(model, world, device)
     optimizer, scheduler = optimiser_and_schedule(model, cfg, steps)
-    start_epoch, best = 0, {"uar": -1.0, "ce": float("inf"), "epoch": -1}
+    start_epoch, best = 0, {"key": None, "epoch": -1, "record": {}}
     last = out / "last.pt"
     if last.exists():
         state = load_checkpoint(last, device)
@@ -103,22 +135,25 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         if rank == 0:
             print(f"resuming from {last} at epoch {start_epoch}", file=sys.stderr)
 
-    train_tf = transform_for(model, True, cfg["image_size"], cfg["augment"])
+    train_tf = transform_for(model, True, cfg["image_size"], cfg["augment"], captions)
 
     def epoch_loader(epoch: int):
         """This epoch's batches, drawn from the seed and the epoch alone: a resumed run sees what an
         uninterrupted one would have seen."""
         return make_loader(train_shards, train_tf, cfg["batch_size"], cfg["workers"], train=True,
-                           select=lambda k: not is_validation(k, cfg["val_percent"]), batches_per_epoch=steps,
+                           select=lambda k: k in listed and not is_validation(k, cfg["val_percent"]),
+                           batches_per_epoch=steps,
                            seed=cfg["seed"] * 1000 + epoch, skip_bad=cfg["skip_bad_shards"])
 
-    val_loader = make_loader(train_shards, transform_for(model, False, cfg["image_size"]), cfg["batch_size"], 0,
-                             train=False, select=lambda k: is_validation(k, cfg["val_percent"]),
+    val_loader = make_loader(train_shards, transform_for(model, False, cfg["image_size"], None, captions),
+                             cfg["batch_size"], 0, train=False,
+                             select=lambda k: k in listed and is_validation(k, cfg["val_percent"]),
                              skip_bad=cfg["skip_bad_shards"]) \
         if val_keys and rank == 0 else None
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        print(f"training on {n_train} clips of groups {groups} ({len(val_keys)} held out for validation), "
+        what = f"caption pre-training ({captions} captions, no label read)" if captions else "training"
+        print(f"{what} on {n_train} clips of groups {groups} ({len(val_keys)} held out for validation), "
               f"{steps} batches/epoch x {world} process(es), tunable parameters: "
               f"{model.count_parameters()['total_tunable']:,}", file=sys.stderr)
     for epoch in range(start_epoch, cfg["epochs"]):
@@ -126,12 +161,13 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
                                  world, rank == 0)
         if rank == 0:
             if val_loader is not None:
-                record.update(validate(model, val_loader, device))
-            # Best validation UAR; among equal UARs (small validation sets tie often) the lower loss.
-            improved = val_loader is None or (record["val_uar"], -record["val_ce"]) > (best["uar"], -best["ce"])
+                record.update(validate_captions(model, val_loader, device) if captions
+                              else validate(model, val_loader, device))
+            key = selection_key(record)
             state = checkpoint_state(model, cfg, epoch, recorded)
-            if improved:
-                best = {"uar": record.get("val_uar", 0.0), "ce": record.get("val_ce", 0.0), "epoch": epoch}
+            if key is None or best["key"] is None or key > best["key"]:
+                best = {"key": key, "epoch": epoch,
+                        "record": {k: v for k, v in record.items() if k.startswith("val_")}}
                 save_checkpoint(out / "best.pt", state)
             save_checkpoint(last, {**state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                    "best": best})
@@ -139,7 +175,8 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
                 f.write(json.dumps(record) + "\n")
             print(json.dumps(record), file=sys.stderr)
         barrier(world)
-    summary = {"best_epoch": best["epoch"] + 1, "best_val_uar": best["uar"], "train_clips": n_train,
+    summary = {"objective": cfg["objective"], "captions": captions, "best_epoch": best["epoch"] + 1,
+               "best_validation": best["record"], "train_clips": n_train,
                "val_clips": len(val_keys), "groups": groups, "test_groups": test_groups, "world_size": world,
                "skipped_shards": skipped,
                "parameters": model.count_parameters()}

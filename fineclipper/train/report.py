@@ -1,8 +1,9 @@
 """The run's results as the field reports them, beside the paper's: per experiment, UAR and WAR per fold
 (mean and standard deviation over seeds), the mean over folds per seed, then mean and standard deviation
-over seeds; each with its coverage of the listed test clips. Zero-shot the same way per target dataset.
-Writes ``summary.json`` and a self-contained HTML page (tables, per-class recall, confusion matrices,
-training curves, preprocessing statistics)."""
+over seeds; each with its coverage of the listed test clips. Supervised experiments beside the paper's
+Table 1; caption-pre-trained ones, scored zero-shot on every dataset, beside its Table 3; supervised models
+on other datasets apart, as cross-dataset transfer. Writes ``summary.json`` and a self-contained HTML page
+(tables, per-class recall, confusion matrices, training curves, preprocessing statistics)."""
 
 from __future__ import annotations
 
@@ -86,35 +87,64 @@ def curves(paths: list[str]) -> dict:
 PAPER_KEYS = ("method", "variant", "backbone", "setting", "train_on", "source")
 
 
-def paper_rows(paper: str | Path, dataset: str, zero_shot_targets=()) -> tuple[list[dict], list[dict], dict]:
-    """From resources/paper_results.yaml: the published results on this dataset; the zero-shot results
-    of models trained on it, on each target (``target`` added); and the sources."""
+#: The datasets of the paper's Table 3, its columns.
+TABLE3_DATASETS = ("dfew", "ferv39k", "mafw")
+#: Our caption sources as Table 3 names its pre-training captions.
+CAPTION_KINDS = {"dataset": "video", "describe": "fine-grained"}
+
+
+def paper_rows(paper: str | Path, dataset: str) -> tuple[list[dict], list[dict], dict]:
+    """From resources/paper_results.yaml: the published results on this dataset; the rows of Table 3
+    (zero-shot: each with its figures per dataset); and the sources."""
     data = yaml.safe_load(Path(paper).read_text())
     rows = [{**{k: r.get(k) for k in PAPER_KEYS}, **r[dataset]}
-            for r in data["results"] if isinstance(r.get(dataset), dict)]
-    zero_shot = [{**{k: r.get(k) for k in PAPER_KEYS}, "target": t, **r[t]}
-                 for r in data["results"] for t in zero_shot_targets
-                 if r.get("setting") == "zero-shot" and r.get("train_on") == dataset and isinstance(r.get(t), dict)]
-    return rows, zero_shot, data.get("sources", {})
+            for r in data["results"] if isinstance(r.get(dataset), dict) and r.get("setting") != "zero-shot"]
+    table3 = [{**{k: r.get(k) for k in (*PAPER_KEYS, "captions", "pretraining")},
+               "on": {d: r[d] for d in TABLE3_DATASETS if isinstance(r.get(d), dict)}}
+              for r in data["results"] if r.get("setting") == "zero-shot"]
+    return rows, table3, data.get("sources", {})
 
 
-def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], zero_shot: list[str],
+def other_dataset_of(path: str | Path) -> tuple[str, str]:
+    """(protocol, dataset) of an output under ``eval/<run>/<zero_shot|cross_dataset>_<dataset>/``."""
+    folder = Path(path).parent.name
+    for protocol in ("zero_shot", "cross_dataset"):
+        if folder.startswith(protocol + "_"):
+            return protocol, folder.removeprefix(protocol + "_")
+    raise ValueError(f"{path}: not under eval/<run>/zero_shot_<dataset>/ or eval/<run>/cross_dataset_<dataset>/")
+
+
+def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], other: list[str],
               preprocessing: str, paper: str) -> dict:
-    """Everything the report shows, as one JSON-able dict."""
+    """Everything the report shows, as one JSON-able dict: ``experiments`` (supervised, on this dataset),
+    ``zero_shot`` (caption-pre-trained experiments: per experiment its pre-training and its figures on each
+    dataset, this one included), ``cross_dataset`` (supervised experiments per other dataset)."""
     loaded = {run_of(p): json.loads(Path(p).read_text()) for p in metrics}
-    zs: dict[str, dict] = {}
-    for p in zero_shot:
-        target = Path(p).parent.name.removeprefix("zero_shot_")
-        zs.setdefault(target, {})[run_of(Path(p).parent)] = headline(json.loads(Path(p).read_text()))
-    rows, zero_shot_rows, sources = paper_rows(paper, dataset, zs)
+    supervised = {k: headline(m) for k, m in loaded.items() if m.get("protocol", "supervised") == "supervised"}
+    on_dataset: dict[str, dict[str, dict]] = {}  # protocol -> dataset -> runs
+    for key, m in loaded.items():
+        if m.get("protocol") == "zero-shot":
+            on_dataset.setdefault("zero_shot", {}).setdefault(dataset, {})[key] = headline(m)
+    pretraining = {k[0]: {"dataset": dataset, "captions": m.get("captions"), "model": m.get("model", {})}
+                   for k, m in loaded.items() if m.get("protocol") == "zero-shot"}
+    for p in other:
+        protocol, name = other_dataset_of(p)
+        on_dataset.setdefault(protocol, {}).setdefault(name, {})[run_of(Path(p).parent)] = \
+            headline(json.loads(Path(p).read_text()))
+    zero_shot = {}
+    for name, runs in on_dataset.get("zero_shot", {}).items():
+        for experiment, figures in aggregate_runs(runs).items():
+            zero_shot.setdefault(experiment, {**pretraining.get(experiment, {}), "on": {}})["on"][name] = figures
+    rows, table3, sources = paper_rows(paper, dataset)
     return {
         "dataset": dataset,
-        "experiments": aggregate_runs({k: headline(m) for k, m in loaded.items()}),
+        "experiments": aggregate_runs(supervised),
         "classes": class_results(loaded),
-        "zero_shot": {t: aggregate_runs(r) for t, r in sorted(zs.items())},
+        "zero_shot": zero_shot,
+        "cross_dataset": {t: aggregate_runs(r) for t, r in sorted(on_dataset.get("cross_dataset", {}).items())},
         "curves": curves(curve_paths),
         "preprocessing": json.loads(Path(preprocessing).read_text()),
-        "paper": rows, "paper_zero_shot": zero_shot_rows, "sources": sources,
+        "paper": rows, "paper_table3": table3, "sources": sources,
     }
 
 
@@ -127,7 +157,10 @@ def pm(figure: dict, scale: float = 100) -> str:
 def lines(summary: dict) -> list[str]:
     """The summary as text, coverage beside every number."""
     out = []
-    sections = [("", summary["experiments"])] + [(f"zero-shot on {t}, ", e) for t, e in summary["zero_shot"].items()]
+    sections = [("", summary["experiments"])]
+    sections += [(f"zero-shot on {t}, ", {name: z["on"][t]})
+                 for name, z in summary["zero_shot"].items() for t in z["on"]]
+    sections += [(f"cross-dataset transfer to {t}, ", e) for t, e in summary["cross_dataset"].items()]
     for title, experiments in sections:
         for name, e in experiments.items():
             for run, r in e["per_run"].items():
@@ -145,7 +178,8 @@ def main(argv=None) -> None:
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--metrics", nargs="+", required=True, help="eval/<run>/metrics.json of every run")
     parser.add_argument("--curves", nargs="*", default=[], help="train/<run>/metrics.jsonl of every run")
-    parser.add_argument("--zero-shot", nargs="*", default=[], help="eval/<run>/zero_shot_<target>/metrics.json")
+    parser.add_argument("--other", nargs="*", default=[],
+                        help="eval/<run>/zero_shot_<dataset>/ and cross_dataset_<dataset>/ metrics.json")
     parser.add_argument("--preprocessing", required=True, help="the dataset's results/<dataset>/summary.json")
     parser.add_argument("--paper", required=True, help="published results (resources/paper_results.yaml)")
     parser.add_argument("--output", required=True, help="summary.json")
@@ -153,7 +187,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     from .report_html import render
 
-    summary = aggregate(args.dataset, args.metrics, args.curves, args.zero_shot, args.preprocessing, args.paper)
+    summary = aggregate(args.dataset, args.metrics, args.curves, args.other, args.preprocessing, args.paper)
     print("\n".join(lines(summary)))
     write_bytes(args.html, render(summary).encode("utf-8"))
     write_json(args.output, summary)
