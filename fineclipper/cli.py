@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--top-k", type=int, default=3, help="classes shown per clip")
     p.add_argument("--sheet", help="folder for a contact sheet per clip, with a bar chart of its probabilities")
     p.add_argument("--batch-size", type=int, default=8, help="clips preprocessed and run together")
+    p.add_argument("--classes", help="score these class names instead of the trained ones, comma-separated "
+                                     "(\"boredom,confusion,pain\"; open vocabulary, through the label-text templates)")
     p.set_defaults(func=cmd_predict)
 
     args = parser.parse_args(argv)

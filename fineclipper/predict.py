@@ -92,9 +92,25 @@ class Preprocessor:
         return samples, failed + describe_failed
 
 
+def parse_classes(text: str) -> list[str]:
+    """``--classes "boredom,confusion,pain"``: class names, comma-separated; at least two, none empty or
+    repeated."""
+    names = [name.strip() for name in text.split(",")]
+    if any(not name for name in names):
+        raise ValueError(f"--classes {text!r}: an empty class name (write names separated by commas)")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"--classes {text!r}: {', '.join(repeated)} listed twice")
+    if len(names) < 2:
+        raise ValueError(f"--classes {text!r}: at least two classes to choose between")
+    return names
+
+
 def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str | None = None, batch_size: int = 8,
-                  progress: bool = True) -> tuple[list[dict], dict]:
-    """Prediction rows for the clips at ``paths`` (see :mod:`fineclipper.train.predictions`) and timings."""
+                  progress: bool = True, classes: list[str] | None = None) -> tuple[list[dict], dict]:
+    """Prediction rows for the clips at ``paths`` (see :mod:`fineclipper.train.predictions`) and timings.
+    ``classes``: score these class names (through the checkpoint's label-text templates) instead of the
+    ones it was trained with; each row's ``vocabulary`` says which (``trained`` or ``open``)."""
     import torch
     from tqdm import tqdm
 
@@ -107,6 +123,13 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, state = load_trained(checkpoint, device)
+    vocabulary = "trained" if classes is None or list(classes) == list(state["classes"]) else "open"
+    if vocabulary == "open":
+        model.set_classes(classes)
+        how = ("it was pre-trained on captions, without labels" if state["train_config"].get("objective") == "captions"
+               else "it was trained with the labels " + ", ".join(state["classes"]))
+        print(f"note: scoring against classes {checkpoint} was not trained on ({', '.join(classes)}); {how}",
+              file=sys.stderr)
     preprocessor = Preprocessor(state, checkpoint)
     transform = transform_for(model, False, state["train_config"].get("image_size"))
     rows = clip_sources(paths)
@@ -121,12 +144,13 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
             inputs = [collate([transform(raw, np.random.default_rng(0))]) for raw in samples]
             _, _, keys, _, probs = predict(model, inputs, device)
             for raw, key, p in zip(samples, keys, probs):
-                results[key] = prediction_row(model.class_names, key, p, top_k, description=raw["desc.txt"].decode())
+                results[key] = prediction_row(model.class_names, key, p, top_k, description=raw["desc.txt"].decode(),
+                                              vocabulary=vocabulary)
                 if sheet:
                     contact_sheet(decode_sample(raw), Path(sheet) / f"{key}.png",
                                   probabilities=dict(zip(model.class_names, p)))
         for f in failed:
-            results[f["id"]] = failure_row(f["id"], f"{f['stage']}: {f['reason']}")
+            results[f["id"]] = failure_row(f["id"], f"{f['stage']}: {f['reason']}", vocabulary=vocabulary)
         timings["preprocessing_s"] += middle - began
         timings["model_s"] += time.perf_counter() - middle
         bar.update(len(batch))
@@ -148,7 +172,9 @@ def run_predict(args) -> None:
 
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file")
-    rows, timings = predict_clips(args.checkpoint, args.videos, args.top_k, args.sheet, args.batch_size)
+    classes = parse_classes(args.classes) if args.classes is not None else None
+    rows, timings = predict_clips(args.checkpoint, args.videos, args.top_k, args.sheet, args.batch_size,
+                                  classes=classes)
     print_predictions(rows)
     ok = sum(r["status"] == "ok" for r in rows)
     print(f"{ok} of {len(rows)} clips predicted; preprocessing {timings['preprocessing_s']:.1f} s, "

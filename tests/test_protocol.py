@@ -160,7 +160,8 @@ TABLE3 = {"mafw": ["dfew", "ferv39k"], "dfew": ["ferv39k"], "ferv39k": ["dfew"]}
 def shard_clips(workdir: Path, shard: str) -> set[str]:
     """The clip ids a planned shard will hold: its chunk manifest's rows (written at parse time)."""
     dataset, chunk = Path(shard).parent.name, Path(shard).stem
-    return {r["id"] for r in json.loads((workdir / "results" / dataset / "chunks" / f"{chunk}.json").read_text())["rows"]}
+    manifest = workdir / "results" / dataset / "chunks" / f"{chunk}.json"
+    return {r["id"] for r in json.loads(manifest.read_text())["rows"]}
 
 
 def command_paths(command: str, flag: str) -> list[str]:
