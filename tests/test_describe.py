@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
+from fineclipper.config import validate_config
 from fineclipper.describe import get_describer
 from fineclipper.describe.emotion_words import is_emotion_word
 from fineclipper.describe.landmarks import measure
 from fineclipper.describe.leakage import remove_leakage
 from fineclipper.face.mesh import face_mesh_clip
+from fineclipper.stages.describe import description_rows
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +79,16 @@ def test_leakage_filter_removes_emotion_and_class_words():
 def test_unknown_backend():
     with pytest.raises(ValueError, match="describe.backend: unknown backend 'gpt'"):
         get_describer("gpt", {})
+
+
+def test_stage_follows_keep_expressive_actions():
+    describer, config = get_describer("landmarks", {}), validate_config({})["describe"]
+    raw = "She smiles broadly. Her lips part."
+
+    def row(cfg):
+        return description_rows(describer, [({"id": "clip"}, raw)], cfg, ["happy"])[0]
+
+    assert config["keep_expressive_actions"] is False
+    assert (row(config)["text"], row(config)["removed"]) == ("Her lips part.", ["smiles"])
+    kept = row({**config, "keep_expressive_actions": True})
+    assert (kept["text"], kept["removed"]) == (raw, [])

@@ -7,7 +7,12 @@ forms by undoing English suffixes one at a time (``-ly``, ``-ness``, ``-ful``, `
 "content" is not "contented", "crossed" and "down" name no emotion. :data:`NOT_EMOTION` holds the few
 words whose suffixes reduce them to a base by accident. Hand-written rather than taken from an emotion
 lexicon: the maintained ones (NRC EmoLex, WordNet-Affect) may not be shipped or used commercially, and
-they list words by association ("smile", "tears"), which would strip the facial actions we describe.
+they list words by association, which would strip the facial movements we describe.
+
+:data:`EXPRESSIVE_ACTIONS` lists the actions that all but name an emotion (smile, laugh, tears, frown,
+scowl, ...). The paper's refinement (its Fig. 3) removes them with the emotion words, and so do we by
+default; ``keep_expressive_actions`` keeps them. The movements they are made of (the corners of the mouth
+rise, the brows draw together, the lips press) are never removed.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import re
 
 #: Base words that name an emotion, per class (the 11 MAFW classes, a superset of DFEW's and FERV39k's
 #: 7) and part of speech. ``other`` holds emotions outside the classes and generic words for a state.
-#: Left out on purpose, as facial actions or muscle states: smile, grin, frown, scowl, sneer, smirk,
-#: grimace, pout, glare, wince, tremble, tense, tension, relaxed, tearful, downcast, restless, blank.
+#: Left out on purpose, as movements or muscle states: wince, tremble, sigh, blush, tense, tension, relaxed,
+#: downcast, restless, blank; expressive actions (smile, frown, ...) are :data:`EXPRESSIVE_ACTIONS`.
 EMOTION_LEXICON = {
     "happiness": {
         "adj": "happy glad joyful joyous gleeful cheerful cheery elated delighted pleased pleasant contented "
@@ -103,6 +108,16 @@ EMOTION_LEXICON = {
     },
 }
 
+#: Expressive actions: a display that implies an emotion, per part of speech ("noun or verb": the filter
+#: tells which from the words around it).
+EXPRESSIVE_ACTIONS = {
+    "noun or verb": "smile grin smirk laugh giggle chuckle snicker chortle guffaw cackle titter sob frown scowl "
+                    "sneer pout grimace gasp glare glower snarl whimper wail sniffle",
+    "noun": "laughter tear teardrop",
+    "verb": "cry cries cried weep wept bawl beam",
+    "adj": "tearful teary weepy smiley giggly pouty",
+}
+
 #: Several words that together name a state; "down", "blue" and "low" only after a form of "feel".
 EMOTION_PHRASES = {
     "adj": ("on edge", "ill at ease", "at ease", "at peace", "at a loss", "taken aback", "fed up", "let down",
@@ -115,8 +130,8 @@ AFTER_FEEL = {"down", "blue", "low"}
 
 #: Words a suffix rule reduces to an emotion base although they name none, found by running the
 #: analyser over a 114k-word English list: "concerning" is mostly "about"; the others are a soil, a
-#: coal and a beetle.
-NOT_EMOTION = {"concerning", "gley", "gleed", "elater", "elatery"}
+#: coal and a beetle; "sober" (and "soberly", ...) reduces to the expressive action "sob".
+NOT_EMOTION = {"concerning", "gley", "gleed", "elater", "elatery", "sober"}
 
 #: Suffixes undone to reach a base: (suffix, what may replace it, part of speech of the derived word;
 #: None keeps the base's). Doubled consonants before -ed/-ing/-er/-est/-y are undone too ("sadder").
@@ -131,14 +146,20 @@ _SUFFIXES = (
     ("ies", ("y",), None), ("es", ("",), None), ("s", ("",), None),
 )
 _UNDOUBLE = ("ed", "ing", "er", "est", "y")
+_ACTIONS_BY_POS = {"noun": f"{EXPRESSIVE_ACTIONS['noun']} {EXPRESSIVE_ACTIONS['noun or verb']}",
+                   "verb": f"{EXPRESSIVE_ACTIONS['verb']} {EXPRESSIVE_ACTIONS['noun or verb']}",
+                   "adj": EXPRESSIVE_ACTIONS["adj"]}
+_ACTION_BASES = {pos: {w: pos for w in words.split()} for pos, words in _ACTIONS_BY_POS.items()}
 
 
-def base_words(extra_words=()) -> dict[str, str]:
+def base_words(extra_words=(), keep_expressive_actions: bool = False) -> dict[str, str]:
     """Base word -> part of speech (noun before adjective before verb where a word is several), for the
-    lexicon and ``extra_words`` (single words; their part of speech guessed from their ending)."""
+    lexicon, the expressive actions unless kept, and ``extra_words`` (single words; their part of speech
+    guessed from their ending)."""
+    families = [*EMOTION_LEXICON.values(), *([] if keep_expressive_actions else [_ACTIONS_BY_POS])]
     bases = {}
     for pos in ("verb", "adj", "noun"):
-        for family in EMOTION_LEXICON.values():
+        for family in families:
             bases.update((w, pos) for w in family[pos].split())
     for word in extra_words:
         word = word.strip().lower()
@@ -153,6 +174,8 @@ _BASES = base_words()
 
 def _analyse(word: str, bases: dict[str, str], depth: int = 0) -> str | None:
     """Part of speech of ``word`` if it is a listed base or derived from one by suffixes, else None."""
+    if word in NOT_EMOTION:
+        return None
     if word in bases:
         return bases[word]
     if depth == 3:
@@ -175,7 +198,7 @@ def emotion_pos(word: str, bases: dict[str, str] | None = None) -> str | None:
     default the lexicon's), else None."""
     bases = _BASES if bases is None else bases
     word = word.lower().replace("\u2019", "'")
-    if word in NOT_EMOTION or word.endswith("'s"):
+    if word.endswith("'s"):
         return None
     for form in (word, word.replace("-", "")):
         if (pos := _analyse(form, bases)) is not None:
@@ -189,6 +212,13 @@ def emotion_pos(word: str, bases: dict[str, str] | None = None) -> str | None:
     return None
 
 
-def is_emotion_word(word: str, extra_words=()) -> bool:
+def action_roles(word: str) -> set[str]:
+    """The parts of speech ``word`` may have as an expressive action: {"noun", "verb"} for "smiles",
+    {"adj"} for "smiling" or "smiled", {"noun"} for "tears"; empty if it is none."""
+    return {pos for bases in _ACTION_BASES.values() if (pos := emotion_pos(word, bases)) is not None}
+
+
+def is_emotion_word(word: str, extra_words=(), keep_expressive_actions: bool = False) -> bool:
     """Whether the filter removes ``word`` (out of context: "feeling" or "down" depend on their neighbours)."""
-    return emotion_pos(word, base_words(extra_words) if extra_words else None) is not None
+    custom = extra_words or keep_expressive_actions
+    return emotion_pos(word, base_words(extra_words, keep_expressive_actions) if custom else None) is not None

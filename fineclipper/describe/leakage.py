@@ -1,6 +1,8 @@
-"""Label leakage filter: removes words that name an emotion, as the paper does with MLLM descriptions.
+"""Label leakage filter: removes words that name an emotion, and by default the expressive actions that
+imply one (smile, laugh, tears, frown, ...), as the paper does with MLLM descriptions (its Fig. 3).
 
 Which words: :mod:`fineclipper.describe.emotion_words` (a lexicon per class, derived forms by suffixes).
+Whether "smiles" is a noun or a verb, the filter tells from the word before it.
 
 Repair. Each sentence that named an emotion is rewritten by rules on its tokens, the removed words
 standing as gaps: modifiers, articles and prepositions of a removed noun go with it ("in an expression
@@ -10,14 +12,19 @@ shows anger and ...", "He looks terrified as ...") takes its clause with it, exc
 with a scowl" becomes "X has a scowl", "X seems nervous, glancing ..." becomes "X is glancing ...",
 "the tight lips suggest anger" becomes "the tight lips are visible" and "Fear is evident in his wide
 eyes" becomes "His wide eyes are visible". The rules only delete words or write in "has"/"is"/
-"visible"; they never add content. Sentences without an emotion word are returned unchanged.
+"visible"; they never add content. An expressive action goes with its adverbs and adjectives ("a wide
+[smile]", "[laughs] loudly"), and its subject takes the verb or participle joined to it ("The girl [giggles]
+and covers her mouth" -> "The girl covers her mouth"). A list that lost its last item keeps its
+conjunction before the new last one ("a slight upturned mouth, relaxed eyebrows, and [a slight smile]" ->
+"a slight upturned mouth, and relaxed eyebrows", as in Fig. 3). Sentences without an emotion word are
+returned unchanged.
 """
 
 from __future__ import annotations
 
 import re
 
-from .emotion_words import AFTER_FEEL, EMOTION_PHRASES, FEEL_FORMS, base_words, emotion_pos
+from .emotion_words import AFTER_FEEL, EMOTION_PHRASES, FEEL_FORMS, action_roles, base_words, emotion_pos
 
 # ----------------------------------------------------------------------------------------------------
 # Word classes the repair rules use.
@@ -44,8 +51,12 @@ _CONVEYING = _verb_forms(
     "show express display convey suggest indicate reveal betray radiate exude register signal reflect project "
     "evoke imply denote mirror communicate portray depict exhibit demonstrate emanate carry wear mask hide "
     "conceal experience suppress hint give flash shoot maintain keep hold adopt assume cause trigger spark "
-    "capture emphasize emphasise underscore highlight replace follow overtake overcome seize grip",
-    "shown wore worn hid hidden gave given kept held shot")
+    "capture emphasize emphasise underscore highlight replace follow overtake overcome seize grip crack force "
+    "manage muster offer fake break burst let form make wipe brush stifle",
+    "shown wore worn hid hidden gave given kept held shot broke broken letting made")
+#: Verbs with a particle whose object may be an expressive action: "lets out [a laugh]", "blinks back [tears]".
+_PHRASAL_VERBS = _verb_forms("let blink hold fight choke wipe brush", "letting held fought")
+_PARTICLES = {"out", "back", "away"}
 _AUXILIARIES = {"is", "are", "am", "was", "were", "'s", "has", "have", "had", "does", "do", "did", "may", "might",
                 "can", "could", "will", "would", "shall", "should", "must"}
 _DETERMINERS = {"a", "an", "the", "his", "her", "their", "its", "my", "your", "our", "this", "that", "these",
@@ -55,7 +66,7 @@ _PRONOUNS = {"he", "she", "they", "it", "i", "we", "you", "who", "there"}
 _BODY_NOUNS = set("eyes lips brows eyebrows cheeks tears hands shoulders nostrils teeth fists arms lids eyelids "
                   "corners muscles wrinkles lines features mouth jaw brow chin nose lip head face gaze forehead "
                   "breathing".split())
-_CLAUSE_STARTERS = _PRONOUNS | _BODY_NOUNS | _DETERMINERS - {"some", "any", "no", "such"}
+_CLAUSE_STARTERS = _PRONOUNS | _BODY_NOUNS | _DETERMINERS - {"some", "any", "no", "such"} | {"one", "both"}
 #: Adverbs that only grade or hedge the emotion word after them ("visibly angry", "perhaps sad").
 _DEGREE = set(
     "very so too quite rather fairly pretty somewhat slightly mildly moderately extremely deeply highly truly "
@@ -92,7 +103,8 @@ _PREPOSITIONS = sorted({
     ("tinged", "with"), ("laced", "with"), ("mixed", "with"), ("etched", "with"),
     ("marked", "by"), ("consistent", "with"), ("typical", "of"), ("characteristic", "of"),
     ("indicative", "of"), ("suggestive", "of"), ("reminiscent", "of"), ("associated", "with"),
-    ("born", "of"), ("because", "of"), ("due", "to")}, key=len, reverse=True)  # longest first
+    ("born", "of"), ("because", "of"), ("due", "to"), ("on", "the", "verge", "of"), ("on", "the", "brink", "of"),
+    ("close", "to")}, key=len, reverse=True)  # longest first
 _COORDINATORS = {"and", "or"}
 #: Words that open a clause whatever follows them.
 _OPENERS = {"but", "yet", "so", "nor", "then", "while", "whereas", "although", "though", "because", "since",
@@ -151,12 +163,13 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 class _Gap:
-    """Where removed words stood; ``pos`` is their grammatical role (adv, adj, noun or verb)."""
+    """Where removed words stood; ``pos`` is their grammatical role (adv, adj, noun or verb), ``word`` the
+    word removed (lower case; empty where gaps merged)."""
 
-    __slots__ = ("pos", "listed")
+    __slots__ = ("pos", "listed", "word")
 
-    def __init__(self, pos: str, listed: bool = False):
-        self.pos, self.listed = pos, listed  # listed: already joins several by "and"/"or"
+    def __init__(self, pos: str, listed: bool = False, word: str = ""):
+        self.pos, self.listed, self.word = pos, listed, word  # listed: already joins several by "and"/"or"
 
 
 def _low(token) -> str | None:
@@ -181,8 +194,29 @@ def _is_possessive(token) -> bool:
 # Matching: the sentence's tokens with emotion words replaced by gaps.
 
 
-def _mark(tokens: list[str], bases: dict[str, str], phrases: dict[str, tuple]) -> tuple[list, list[str]]:
-    """The tokens with each emotion word or phrase replaced by a gap, and the words replaced."""
+#: Words after which an expressive action that may be noun or verb is a verb ("she smiles", "to smile").
+_BEFORE_VERB = _PRONOUNS | _AUXILIARIES | _COORDINATORS | _BODY_NOUNS | (_BARE_SUBJECTS - _DETERMINERS) | {
+    "to", ",", "then", "also", "still", "just", "only", "often", "that", "which", "lady", "people", "men",
+    "women", "children", "girls", "boys", "kid", "baby"}
+
+
+def _action_pos(lowered: list[str], i: int, roles: set[str]) -> str:
+    """The part of speech of the expressive action at ``i`` in its sentence: "smiles" is a verb after a
+    subject, "to" or "and", else a noun; "smiled" and "smiling" are verbs unless an article or a linking
+    verb comes before them."""
+    before = lowered[i - 1] if i else None
+    adverb = before and before.endswith("ly") and (i < 2 or lowered[i - 2] not in _DETERMINERS)
+    if roles == {"noun", "verb"}:
+        return "verb" if before in _BEFORE_VERB or adverb else "noun"
+    if roles == {"adj"} and lowered[i].endswith(("ed", "ing")) and before not in _DETERMINERS | _LINKING:
+        return "verb"  # "he smiled", "Smiling warmly, ..."; not "a smiling face", "is smiling"
+    return roles.pop()
+
+
+def _mark(tokens: list[str], bases: dict[str, str], phrases: dict[str, tuple],
+          actions: bool = True) -> tuple[list, list[str]]:
+    """The tokens with each emotion word or phrase (and, with ``actions``, each expressive action) replaced
+    by a gap, and the words replaced."""
     out, removed, i = [], [], 0
     lowered = [_low(t) for t in tokens]
     while i < len(tokens):
@@ -197,6 +231,10 @@ def _mark(tokens: list[str], bases: dict[str, str], phrases: dict[str, tuple]) -
                 after = lowered[i + 1] if i + 1 < len(tokens) else ""
                 adjective = before in _NOUN_MODIFIERS - _DEGREE
                 pos = "noun" if (before in _DETERMINERS or adjective) and after != "of" else None
+            if pos and actions and (roles := action_roles(tokens[i])):
+                pos = _action_pos(lowered, i, roles)
+                if pos == "noun" and (article := _article_before(out)) is not None:
+                    del out[article + 1:]  # "a wide, toothy [smile]": the adjectives describe the action
             match = (1, pos) if pos else None
         if match is None:
             out.append(tokens[i])
@@ -204,7 +242,7 @@ def _mark(tokens: list[str], bases: dict[str, str], phrases: dict[str, tuple]) -
             continue
         length, pos = match
         removed.append(" ".join(tokens[i:i + length]))
-        out.append(_Gap(pos))
+        out.append(_Gap(pos, word=lowered[i] if length == 1 else ""))
         i += length
     return out, removed
 
@@ -220,7 +258,8 @@ def _absorb_modifiers(t: list) -> bool:
             continue
         before = _low(t[i - 1])
         modifiers = _NOUN_MODIFIERS if _is_gap(tok, nominal=True) else _DEGREE
-        if before in modifiers:
+        verb_before = i > 1 and before not in _DEGREE and _low(t[i - 2]) in _BODY_NOUNS | _LINKING
+        if before in modifiers and not verb_before:  # not "her cheeks rising [smile]"
             del t[i - 1]
             return True
         if before in ("bit", "little", "touch") and i > 1 and _low(t[i - 2]) == "a":
@@ -233,11 +272,26 @@ def _absorb_modifiers(t: list) -> bool:
     return False
 
 
+def _article_before(t: list) -> int | None:
+    """Index of the article (or possessive) that one to three adjectives at the end of ``t`` follow
+    ("a wide, toothy"); None if ``t`` does not end so."""
+    k = len(t) - 1
+    while k >= 0 and len(t) - k <= 4 and (t[k] == "," or _is_gap(t[k]) and t[k].pos in ("adj", "adv") or _is_word(t[k])
+                                          and _low(t[k]) not in _NOT_ADJECTIVES | _DEGREE
+                                          and (_low(t[k]),) not in _PREPOSITIONS):
+        if _low(t[k]) in _DETERMINERS or _is_possessive(t[k]):
+            return k if k < len(t) - 1 and t[k + 1] != "," else None
+        k -= 1
+    return None
+
+
 def _merge_gaps(t: list) -> bool:
     """Adjacent gaps, and gaps joined by "and"/"or" (a list of emotions), become one."""
     for i in range(len(t) - 1):
         if _is_gap(t[i]) and _is_gap(t[i + 1]):
-            t[i:i + 2] = [_Gap(t[i + 1].pos, t[i].listed or t[i + 1].listed)]
+            pair = (t[i], t[i + 1])  # "[joyful] [smile]" is a noun, "[grins] [happily]" a verb
+            head = next((g for g in pair if g.pos == "verb"), t[i] if t[i + 1].pos == "adv" else t[i + 1])
+            t[i:i + 2] = [_Gap(head.pos, t[i].listed or t[i + 1].listed, head.word)]
             return True
         if not _is_gap(t[i]):
             continue
@@ -257,7 +311,7 @@ def _absorb_noun_phrase(t: list) -> bool:
     """An emotion noun takes its article, its "a sense of" and its preposition; "a fearful expression"
     is an emotion noun phrase as a whole."""
     for i, tok in enumerate(t):
-        if not _is_gap(tok):
+        if not _is_gap(tok) or tok.pos == "verb":
             continue
         if (tok.pos == "adj" and i and (_low(t[i - 1]) in _DETERMINERS or (_low(t[i - 1]),) in _PREPOSITIONS)
                 and (_is_right_boundary(t, i + 1) or (_low(t[i + 1]),) in _PREPOSITIONS)
@@ -272,6 +326,10 @@ def _absorb_noun_phrase(t: list) -> bool:
         before = _low(t[i - 1]) if i else None
         if _leads_list(t, i):
             continue  # "with [fear] and tension": the list keeps its article and preposition
+        if (before in _DETERMINERS and i > 1 and (_low(t[i - 2]),) in _PREPOSITIONS and i + 2 < len(t)
+                and _low(t[i + 1]) in _COORDINATORS and _low(t[i + 2]) in _DETERMINERS):
+            del t[i - 1:i + 2]  # "with a [scowl] and a clenched jaw" -> "with a clenched jaw"
+            return True
         if before in _DETERMINERS or (i and _is_possessive(t[i - 1])):
             del t[i - 1]
             return True
@@ -351,6 +409,12 @@ def _coordination(t: list) -> bool:
         if not _is_gap(tok) or tok.pos == "adv":
             continue
         before, after = (_low(t[i - 1]) if i else None), (_low(t[i + 1]) if i + 1 < len(t) else None)
+        # "shows a [frown], tight lips, and lowered brows" -> "shows tight lips and lowered brows"
+        if tok.pos == "noun" and (rest := _rest_of_list(t, i)) is not None:
+            if rest[0] == 1:
+                del t[rest[1] - 1]  # the comma before "and" goes with a list of two left
+            del t[i - (before in _DETERMINERS):i + 2]
+            return True
         # "looks [happy] and relaxed", "a [happy] and relaxed smile", "with [fear] and tension"
         if _leads_list(t, i) and (tok.pos == "adj" and _is_word(t[i - 1]) and before not in _PRONOUNS
                                   or before in _DETERMINERS
@@ -370,13 +434,23 @@ def _coordination(t: list) -> bool:
             if t[i + 1:i + 2] == [","] and _low(t[i + 2] if i + 2 < len(t) else "") in _COORDINATORS:
                 del t[i + 1]  # "is relaxed, and smiling" -> "is relaxed and smiling"
             return True
-        # "contemplative, or [disappointed]."
-        if before in _COORDINATORS and i > 1 and t[i - 2] == "," and _is_right_boundary(t, i + 1):
-            del t[i - 2:i + 1]
+        # "contemplative, or [disappointed]."; "a slight upturned mouth, relaxed eyebrows, and [a slight smile]"
+        # -> "a slight upturned mouth, and relaxed eyebrows": the conjunction moves to the last item left,
+        # as in the paper's Fig. 3
+        end = _predicate_end(t, i) if tok.pos == "verb" else i + 1  # "nods, blinks, and [frowns] slightly"
+        if before in _COORDINATORS and i > 1 and t[i - 2] == "," and _is_right_boundary(t, end):
+            coordinator, item = t[i - 1], _last_list_item(t, i - 2)
+            del t[i - 2:end]
+            if item is not None:
+                t.insert(item, coordinator)
             return True
         # "tense, [anxious] and tired", "tense, [anxious], and tired"
         if before == "," and after in _COORDINATORS and i + 2 < len(t) and not _is_clause_start(t, i + 2):
             del t[i - 1:i + 1]
+            return True
+        # "nods and [laughs] at the joke"
+        if before in _COORDINATORS and i > 1 and _is_word(t[i - 2]) and tok.pos == "verb":
+            del t[i - 1:_predicate_end(t, i)]
             return True
         # "relaxed and [happy]", "with pain and [disgust] in his eyes"
         if before in _COORDINATORS and i > 1 and _is_word(t[i - 2]):
@@ -385,10 +459,68 @@ def _coordination(t: list) -> bool:
             if ends or (_is_word(follows) and (not _is_gap(tok, nominal=True)
                                                or (after,) in _PREPOSITIONS)):
                 del t[i - 1:i + 1]
-                if i > 3 and t[i - 3] == "," and _is_word(t[i - 4]) and _is_word(t[i - 2]):
-                    t[i - 3] = "and"  # "tense, tired and [sad]" -> "tense and tired"
+                if (item := _last_list_item(t, i - 1)) is not None:
+                    t[item - 1] = "and"  # "tense, tired and [sad]" -> "tense and tired"
                 return True
     return False
+
+
+def _last_list_item(t: list, comma: int) -> int | None:
+    """Where the list item that ends at ``t[comma]`` begins, if another item and a comma come before it
+    ("a slight upturned mouth, [relaxed eyebrows],"); None if it is no such item."""
+    k = comma - 1
+    while k > 0 and _is_word(t[k]) and _low(t[k]) not in _COORDINATORS | _OPENERS | _LINKING | _AUXILIARIES:
+        k -= 1
+    if t[k] != "," or not 1 <= comma - k - 1 <= 4 or not _is_word(t[k - 1]):
+        return None
+    return k + 1
+
+
+def _rest_of_list(t: list, i: int) -> tuple[int, int] | None:
+    """For a gap at ``t[i]`` that leads a list of words ("[a frown], tight lips, and lowered brows"): the
+    number of commas after its own and the index of the list's "and"/"or"; None if it leads no such list."""
+    if i + 1 >= len(t) or t[i + 1] != "," or _is_clause_start(t, i + 2):
+        return None
+    commas, k = 0, i + 2
+    while k < len(t) and k - i <= 10 and (_is_word(t[k]) or t[k] == ","):
+        word = _low(t[k])
+        if word in _COORDINATORS:
+            listed = k > i + 3 and k + 1 < len(t) and _is_word(t[k + 1]) and not _is_clause_start(t, k + 1)
+            return (commas, k) if listed else None
+        if word in _OPENERS | _LINKING | _AUXILIARIES or (word,) in _PREPOSITIONS or word.endswith("ing"):
+            return None
+        commas += t[k] == ","
+        k += 1
+    return None
+
+
+def _predicate_end(t: list, i: int) -> int:
+    """Index just past what goes with the verb at ``t[i]`` (its adverbs, objects and phrases), up to the end
+    of its clause or a verb joined to it ("smiles [broadly at him] and nods")."""
+    k = i + 1
+    while not _is_right_boundary(t, k) and _joined_verb(t, k) is None:
+        k += 1
+    return k
+
+
+def _joined_verb(t: list, k: int) -> int | None:
+    """Index of the verb that "and"/"or" (after a comma and removed words, maybe) at ``t[k]`` joins to the
+    verb before it ("[giggles], [amused], and covers"); None if no verb is joined there."""
+    while k + 1 < len(t) and t[k] == "," and _is_gap(t[k + 1]):
+        k += 2
+    k += k < len(t) and t[k] == ","
+    if k + 1 >= len(t) or _low(t[k]) not in _COORDINATORS:
+        return None
+    k += k + 2 < len(t) and _low(t[k + 1]) in ("then", "also")
+    follower, word = t[k + 1], _low(t[k + 1]) or ""
+    if word in _PRONOUNS | _DETERMINERS or _is_possessive(follower):  # "and his eyes ...": a clause
+        return None
+    after = _low(t[k + 2]) if k + 2 < len(t) else None
+    with_object = after in _DETERMINERS and re.search(r"[^su]s$", word)  # "wrinkles his nose"
+    past = word.endswith("ed") and word not in _BODY_NOUNS and (  # "nodded", "looked away"
+        _is_right_boundary(t, k + 2) or after in _DETERMINERS | _LOOK_DIRECTIONS or after.endswith("ly"))
+    verb = _is_gap(follower) and follower.pos == "verb" or _looks_finite(word) or with_object or past
+    return k + 1 if verb else None
 
 
 def _clause_start(t: list, i: int) -> int:
@@ -437,9 +569,15 @@ def _drop_clause(t: list, i: int) -> None:
         return
     if end < len(t) and _low(t[end]) in _COORDINATORS and t[start] in _CLAUSE_PUNCT:
         start, end = start + 1, end + 1  # "X, she seems [sad] and her eyes ..." -> "X, her eyes ..."
+    last_of_list = end == len(t) and t[start] == "," and _low(t[start + 1]) in _COORDINATORS
+    coordinator = t[start + 1]
     del t[start:end]
     if after_comma:
         _orphaned_front(t, start)
+    comma = max((k for k in range(len(t)) if t[k] == ","), default=None)
+    if (last_of_list and comma is not None and not set(t[comma:]) & _CLAUSE_PUNCT - {","}
+            and _is_clause_start(t, comma + 1)):
+        t.insert(comma + 1, coordinator)  # "A, B, and [he frowns]" -> "A, and B", as lists go in Fig. 3
 
 
 def _orphaned_front(t: list, at: int) -> None:
@@ -449,7 +587,7 @@ def _orphaned_front(t: list, at: int) -> None:
     begin = max((k + 1 for k in range(at) if t[k] in _CLAUSE_PUNCT - {","}), default=0)
     if begin == at or "," in t[begin:at]:
         return
-    first = _low(t[begin])
+    first = _low(t[begin]) or ""
     if first in _SUBORDINATORS:
         del t[begin]
     elif first in _FRONTED or (first,) in _PREPOSITIONS or first.endswith("ly"):
@@ -462,11 +600,12 @@ def _make_finite(t: list) -> None:
     """"his upper lip raised" -> "his upper lip is raised": an absolute phrase left as the sentence."""
     if {_low(w) for w in t[:_clause_end(t, 0)]} & (_LINKING | _AUXILIARIES):
         return  # a clause with its verb: "her breathing is slow"
-    for k in range(1, min(len(t), 5)):
+    for k in range(1, min(len(t), 7)):
         if not _is_word(t[k]):
             return
         if re.search(r"..(ing|ed)$", _low(t[k])) and _low(t[k]) not in _BODY_NOUNS:
-            noun = _low(t[k - 1])
+            head = [_low(w) for w in t[:k]]
+            noun = head[head.index("of") - 1] if "of" in head[1:] else head[-1]  # "the corners of his mouth"
             t.insert(k, "are" if noun.endswith("s") and not noun.endswith("ss") else "is")
             return
 
@@ -514,6 +653,9 @@ def _dangling_verb(t: list) -> bool:
         if verb in _PRONOUNS or tok.pos == "verb":  # "as she [panics]", "as the noise [startles] her"
             _drop_clause(t, i)
             return True
+        if verb in _PARTICLES and i > 1 and _low(t[i - 2]) in _PHRASAL_VERBS:
+            del t[i - 1]  # "blinks back [tears]" -> "blinks [tears]"
+            return True
         linking = verb in _LINKING
         if not linking and verb not in _CONVEYING:
             continue
@@ -522,10 +664,16 @@ def _dangling_verb(t: list) -> bool:
             del t[i]
             return True
         chain = _verb_chain_start(t, i - 1)
+        if chain > 1 and _low(t[chain - 1]) in _COORDINATORS and _is_word(t[chain - 2]):
+            del t[chain - 1:_predicate_end(t, i)]  # "rolls her eyes and lets out [a laugh]"
+            return True
         start = _clause_start(t, chain)
         while start < chain and _low(t[start]) in _CONNECTORS | _OPENERS:
             start += 1
         subject = t[start:chain]
+        if subject and (joined := _joined_verb(t, _predicate_end(t, i))) is not None:
+            del t[chain:joined]  # "She wipes away [a tear] and looks down" -> "She looks down"
+            return True
         form = _have_form(_low(t[chain])) if subject else None
         rest = i + 1 + (after == ",")
         follower = _low(t[rest]) if rest < len(t) else None
@@ -556,6 +704,32 @@ def _dangling_verb(t: list) -> bool:
             return True
         _drop_clause(t, i)
         return True
+    return False
+
+
+def _lost_action(t: list) -> bool:
+    """An expressive action that was a clause's verb goes with its adverbs and objects, and its subject
+    takes the verb joined to it ("The girl [giggles] and covers her mouth" -> "The girl covers her mouth")
+    or the participle after it ("He [grins] widely, showing his teeth" -> "He is showing his teeth")."""
+    for i, tok in enumerate(t):
+        if not _is_gap(tok) or tok.pos != "verb" or i == 0 or _low(t[i - 1]) in _LINKING | _AUXILIARIES | {"to"}:
+            continue
+        start = _clause_start(t, i)
+        while start < i and _low(t[start]) in _CONNECTORS | _OPENERS:
+            start += 1
+        subject = t[start:i]
+        if not subject or not all(map(_is_word, subject)):
+            continue
+        end = _predicate_end(t, i)
+        if (joined := _joined_verb(t, end)) is not None:
+            del t[i:joined]
+            return True
+        participle = (_low(t[end + 1]) if end + 1 < len(t) and t[end] == "," else None) or ""
+        if re.search(r"...ing$", participle) and participle not in _NOT_PARTICIPLES:
+            word = tok.word
+            have = "had" if word.endswith("ed") or word in ("wept", "cried") else _have_form(word) or "has"
+            t[i:end + 1] = [_be_form(have, subject)]
+            return True
     return False
 
 
@@ -617,8 +791,8 @@ def _evidence_visible(t: list, i: int) -> bool:
     return True
 
 
-_RULES = (_absorb_modifiers, _merge_gaps, _absorb_noun_phrase, _complement, _coordination, _dangling_verb,
-          _lost_subject, _absolute_predicate)
+_RULES = (_absorb_modifiers, _merge_gaps, _absorb_noun_phrase, _complement, _coordination, _lost_action,
+          _dangling_verb, _lost_subject, _absolute_predicate)
 
 
 def _remove_gaps(t: list) -> None:
@@ -699,20 +873,22 @@ def _repair(tokens: list, end: str) -> str:
     return _render(tokens, end) if sum(_is_word(t) for t in tokens) >= 2 else ""
 
 
-def remove_leakage(text: str, extra_words=()) -> tuple[str, list[str]]:
-    """Remove the words that name an emotion from ``text``, keeping every sentence a sentence.
+def remove_leakage(text: str, extra_words=(), keep_expressive_actions: bool = False) -> tuple[str, list[str]]:
+    """Remove the words that name an emotion from ``text``, and the expressive actions that imply one
+    (smile, laugh, tears, frown, ...) unless ``keep_expressive_actions``, keeping every sentence a sentence.
 
     ``extra_words`` (a dataset's class names, the configured extra words) are removed too, single words
     with their derived forms. Returns the cleaned text and the removed words in order of appearance.
     """
-    bases = base_words(extra_words) if extra_words else None
+    custom = extra_words or keep_expressive_actions
+    bases = base_words(extra_words, keep_expressive_actions) if custom else None
     phrases = {**EMOTION_PHRASES, "adj": EMOTION_PHRASES["adj"] + tuple(
         w.strip().lower() for w in extra_words if " " in w.strip())}
     removed, out = [], []
     for sentence, space in re.findall(r"(.*?[.!?]+|.+?$)(\s*)", text, flags=re.DOTALL):
         body = sentence.rstrip(".!?")
         end = sentence[len(body):] or "."
-        tokens, found = _mark(_tokenize(body), bases, phrases)
+        tokens, found = _mark(_tokenize(body), bases, phrases, not keep_expressive_actions)
         if not found:
             out.append(sentence + space)
             continue

@@ -48,12 +48,15 @@ def describer_input(frames_row: dict, landmarks_row: dict) -> dict:
 
 def description_rows(describer, pairs: list[tuple[dict, str]], config: dict, classes: list[str]) -> list[dict]:
     """``describe`` table rows from ``(clip, raw text)`` pairs: the leakage filter takes out emotion words,
-    the dataset's class names (with ``remove_class_names``) and ``extra_leakage_words``."""
+    expressive actions (unless ``keep_expressive_actions``), the dataset's class names (with
+    ``remove_class_names``) and ``extra_leakage_words``."""
     words = tuple(classes if config["remove_class_names"] else ()) + tuple(config["extra_leakage_words"])
+    # absent from the settings a checkpoint recorded before describe version 4, whose shards kept them
+    keep_actions = config.get("keep_expressive_actions", True)
     provenance = json.dumps(describer.provenance, sort_keys=True)
     rows = []
     for clip, raw in pairs:
-        text, removed = remove_leakage(raw, words)
+        text, removed = remove_leakage(raw, words, keep_actions)
         rows.append({"id": clip["id"], "text": text, "raw": raw, "removed": removed, "backend": config["backend"],
                      "provenance": provenance})
     return rows

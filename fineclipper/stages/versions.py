@@ -8,6 +8,6 @@ STAGE_VERSIONS = {
     "frames": 2,
     "landmarks": 2,
     "masks": 2,
-    "describe": 3,
+    "describe": 4,
     "pack": 3,
 }
