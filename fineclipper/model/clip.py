@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import torch
@@ -35,16 +36,49 @@ def pretrained_tag_config(name: str, pretrained: str | None) -> dict:
     return tag_config
 
 
+#: What OpenAI's TorchScript archives hold besides the weights (open_clip drops them when it loads one).
+OPENAI_ARCHIVE_EXTRAS = ("input_resolution", "context_length", "vocab_size")
+
+
+def is_torchscript_archive(path: str | Path) -> bool:
+    """Whether a checkpoint file is a TorchScript archive, the format OpenAI publishes its CLIP weights in
+    (open_clip's ``load_openai_model`` tries ``torch.jit.load`` first); ``torch.save`` and open_clip write
+    plain state dicts. The test is torch's own: the zip holds ``constants.pkl``."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.split("/", 1)[-1] == "constants.pkl" for name in archive.namelist())
+
+
+def openai_archive_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The weights of OpenAI's TorchScript archive, without the extras (:data:`OPENAI_ARCHIVE_EXTRAS`), as
+    open_clip reads them; a TorchScript archive without those extras is not OpenAI's and a clear error."""
+    state = torch.jit.load(str(path), map_location="cpu").state_dict()
+    if not all(key in state for key in OPENAI_ARCHIVE_EXTRAS):
+        raise ValueError(f"model.pretrained: {path} is a TorchScript archive but not OpenAI's CLIP (it lacks "
+                         f"{list(OPENAI_ARCHIVE_EXTRAS)}); save the model's state_dict with torch.save instead")
+    return {k: v for k, v in state.items() if k not in OPENAI_ARCHIVE_EXTRAS}
+
+
 def architecture_options(name: str, pretrained: str | None, quick_gelu: bool | None = None) -> dict:
     """``open_clip.create_model`` keyword arguments that make the architecture fit the weights.
 
     The activation: ``quick_gelu`` if given, else the tag's (OpenAI's weights were trained with QuickGELU,
-    which the plain ``ViT-B-16`` config does not say), else the model config's own. The image
-    preprocessing (mean, std, ...): the tag's, else open_clip's defaults.
+    which the plain ``ViT-B-16`` config does not say), else QuickGELU for OpenAI's own TorchScript archive;
+    for any other local file (a state dict, which does not say how its weights were trained: open_clip's
+    copies of OpenAI's weights are state dicts too) ``quick_gelu`` must be given. Random weights keep the
+    model config's own. The image preprocessing (mean, std, ...): the tag's, else open_clip's defaults.
     """
     tag_config = pretrained_tag_config(name, pretrained)
     if quick_gelu is None and tag_config:
         quick_gelu = bool(tag_config.get("quick_gelu", False))
+    elif quick_gelu is None and pretrained:
+        if not is_torchscript_archive(pretrained):
+            raise ValueError(
+                f"model.quick_gelu: set it to true or false for the local checkpoint {pretrained}: a state dict "
+                f"does not say which activation its weights were trained with (OpenAI's weights, also open_clip's "
+                f"copies of them: true; LAION's and most others: false, see open_clip.list_pretrained())")
+        quick_gelu = True
     options = {"force_preprocess_cfg": tag_config}
     if quick_gelu is not None:
         options["quick_gelu"] = quick_gelu
@@ -69,13 +103,22 @@ def weights_file(name: str, pretrained: str) -> str:
 
 def _create_frozen(name: str, weights: str | None, options: dict) -> nn.Module:
     """``open_clip.create_model`` with a fixed seed (the frozen backbone must be the same every time it is
-    built: checkpoints hold only the tunable weights), in eval mode with every parameter frozen."""
+    built: checkpoints hold only the tunable weights), in eval mode with every parameter frozen. OpenAI's
+    TorchScript archive, which ``torch.load(..., weights_only=True)`` refuses, is read with ``torch.jit.load``
+    as open_clip's ``load_openai_model`` does."""
     import open_clip
 
     register_local_configs()
+    archive = weights is not None and is_torchscript_archive(weights)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = open_clip.create_model(name, pretrained=weights, **options)
+        model = open_clip.create_model(name, pretrained=None if archive else weights, **options)
+    if archive:
+        try:
+            model.load_state_dict(openai_archive_state_dict(weights))
+        except RuntimeError as error:
+            raise ValueError(f"model.pretrained: {weights} does not hold weights of model.clip_model {name}: "
+                             f"{str(error)[:500]}") from error
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -88,9 +131,9 @@ def clip_architecture(name: str, pretrained: str | None, quick_gelu: bool | None
 
 
 def load_clip(name: str, pretrained: str | None, quick_gelu: bool | None = None) -> nn.Module:
-    """An open_clip CLIP model by name, with a pretrained tag (``openai``), a local checkpoint path, or
-    ``None`` for random weights (fixed seed); every parameter frozen. ``quick_gelu`` as in
-    :func:`architecture_options`."""
+    """An open_clip CLIP model by name, with a pretrained tag (``openai``), a local checkpoint path (a state
+    dict, or OpenAI's TorchScript archive), or ``None`` for random weights (fixed seed); every parameter
+    frozen. ``quick_gelu`` as in :func:`architecture_options`."""
     options = architecture_options(name, pretrained, quick_gelu)
     return _create_frozen(name, weights_file(name, pretrained) if pretrained else None, options)
 

@@ -37,11 +37,27 @@ def model_inputs(model: FineCLIPER, batch: dict, device: torch.device) -> dict:
     return to_device(batch, device, model.image_mean, model.image_std)
 
 
+#: Tunable tensors that are embeddings or learned tokens (by the last part of their name): the class token,
+#: time and temporal embeddings, and the prompts' context vectors.
+EMBEDDING_NAMES = ("cls", "time", "temporal_embedding", "context")
+
+
+def takes_weight_decay(name: str, param: torch.Tensor) -> bool:
+    """Whether AdamW decays a tunable tensor: weight matrices only. As open_clip's training code
+    (``open_clip_train/main.py``: ``exclude = lambda n, p: p.ndim < 2 or "bn" in n or "ln" in n or "bias" in
+    n or 'logit_scale' in n``) no biases, LayerNorm or BatchNorm gains, gates or logit scales (here all of
+    them have fewer than two dimensions), and, as open_clip's models' ``no_weight_decay()`` (positional and
+    class embeddings), no embeddings or learned tokens, found by name (:data:`EMBEDDING_NAMES`)."""
+    return param.ndim >= 2 and name.rsplit(".", 1)[-1] not in EMBEDDING_NAMES
+
+
 def optimiser_and_schedule(model: FineCLIPER, cfg: dict, steps_per_epoch: int):
-    """AdamW over the tunable parameters (no weight decay on biases and norms), linear warmup then cosine."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW([{"params": [p for p in params if p.ndim > 1], "weight_decay": cfg["weight_decay"]},
-                                   {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}], lr=cfg["lr"])
+    """AdamW over the tunable parameters, weight decay on weight matrices only (:func:`takes_weight_decay`),
+    linear warmup then cosine."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for n, p in named if takes_weight_decay(n, p)], "weight_decay": cfg["weight_decay"]},
+         {"params": [p for n, p in named if not takes_weight_decay(n, p)], "weight_decay": 0.0}], lr=cfg["lr"])
     total, warmup = cfg["epochs"] * steps_per_epoch, cfg["warmup_epochs"] * steps_per_epoch
 
     def lr_at(step):
