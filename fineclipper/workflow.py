@@ -122,9 +122,14 @@ def plan_experiments(config: dict) -> list[Experiment]:
     return experiments
 
 
-def plan_dataset(config: dict, tested: bool) -> DatasetPlan:
+#: The one run of an unlabelled dataset that is only pre-trained on (captions): every group, nothing tested.
+PRETRAIN_ONLY_RUN = "all"
+
+
+def plan_dataset(config: dict, tested: bool, pretrain_only: bool = False) -> DatasetPlan:
     """The manifest and chunk plan of a validated config; ``tested``: work out its test runs too (a dataset
-    without labels cannot be tested)."""
+    without labels cannot be tested: with ``pretrain_only``, every experiment pre-training on captions, it
+    gets one run, :data:`PRETRAIN_ONLY_RUN`, on every group and scored on other datasets only)."""
     rows = build_manifest(config)
     chunks = plan_chunks(rows, config["chunk_size"], config["chunk_seed"], config["dataset"]["limit_per_group"])
     captions = None
@@ -132,6 +137,9 @@ def plan_dataset(config: dict, tested: bool) -> DatasetPlan:
         captions = {chunk: {row["id"]: row.pop("caption", None) for row in members}
                     for chunk, members in chunks.items()}
     plan = DatasetPlan(config, class_names(config["dataset"], config["demo"]), chunks, captions=captions)
+    if tested and not plan.labelled and pretrain_only:
+        plan.runs = {PRETRAIN_ONLY_RUN: []}
+        return plan
     if tested and not plan.labelled:
         raise ConfigError(f"dataset {plan.name} has no labels: it cannot be trained on or tested (train.enabled: "
                           "false); write a trained model's predictions for it with the predict target and "
@@ -165,10 +173,11 @@ def check_captions(experiment: Experiment, primary: DatasetPlan) -> None:
 def plan_workflow(config: dict) -> RunPlan:
     """The run's dataset, the other datasets its experiments are scored on and its experiments, every one
     checked and planned."""
-    primary = plan_dataset(config, tested=config["train"]["enabled"])
     if not config["train"]["enabled"]:
-        return RunPlan(primary, {}, [])
+        return RunPlan(plan_dataset(config, tested=False), {}, [])
     experiments = plan_experiments(config)
+    primary = plan_dataset(config, tested=True,
+                           pretrain_only=all(e.train["objective"] == "captions" for e in experiments))
     roots = {k: config[k] for k in OUTPUT_ROOTS}  # other datasets are built under this run's output folders
     others: dict[str, DatasetPlan] = {}
     by_ref: dict[str, str] = {}

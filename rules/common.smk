@@ -201,9 +201,11 @@ def evaluation_inputs(tested):
     return {kind: inputs(kind) for kind in ("shards", "chunks", "failures")}
 
 
-def run_outputs(name):
-    """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"."""
-    return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in PRIMARY.runs]
+def run_outputs(name, tested_only=False):
+    """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"; ``tested_only``: of the
+    runs that test a group of the dataset (an unlabelled dataset's pre-training run tests none)."""
+    runs = [run for run, groups in PRIMARY.runs.items() if groups or not tested_only]
+    return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in runs]
 
 
 def other_dataset_outputs():

@@ -79,7 +79,7 @@ rule evaluate_other:
 
 rule report:
     input:
-        metrics=run_outputs("eval/{run}/metrics.json"),
+        metrics=run_outputs("eval/{run}/metrics.json", tested_only=True),
         curves=run_outputs("train/{run}/metrics.jsonl"),
         other=other_dataset_outputs(),
         preprocessing=summary_path(PRIMARY.name),

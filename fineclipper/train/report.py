@@ -176,7 +176,8 @@ def lines(summary: dict) -> list[str]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True)
-    parser.add_argument("--metrics", nargs="+", required=True, help="eval/<run>/metrics.json of every run")
+    parser.add_argument("--metrics", nargs="*", default=[],
+                        help="eval/<run>/metrics.json of every run that tests a group of the dataset")
     parser.add_argument("--curves", nargs="*", default=[], help="train/<run>/metrics.jsonl of every run")
     parser.add_argument("--other", nargs="*", default=[],
                         help="eval/<run>/zero_shot_<dataset>/ and cross_dataset_<dataset>/ metrics.json")

@@ -234,7 +234,11 @@ def render(summary: dict) -> str:
              "<h2>Ours beside the paper</h2>", main_table(summary)]
     for name, e in summary["experiments"].items():
         parts += [f"<h3>{html.escape(name)}: per test group</h3>", fold_table(e)]
-    parts += ["<h2>Per-class recall</h2>", png(recall_figure(summary["classes"])), "<h2>Confusion matrices</h2>",
+    if not summary["classes"]:  # an unlabelled dataset, pre-trained on and scored on others only
+        parts.append(f"<p class=note>No test clip of {html.escape(summary['dataset'])} is scored (it has no labels): "
+                     "its models are scored on the other datasets below.</p>")
+    parts += ["<h2>Per-class recall</h2>", png(recall_figure(summary["classes"])) if summary["classes"] else "",
+              "<h2>Confusion matrices</h2>",
               "<p class=note>Summed over folds and seeds, rows normalised; a (missing) column counts listed clips "
               "without a prediction.</p><div class=figs>"]
     for name, c in summary["classes"].items():
