@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .masks import LABELS, colorize
-from .shards import decode_sample, num_frames
+from .shards import CAPTION_FIELD, decode_sample, num_frames
 
 
 def describe_raw(raw: dict) -> str:
@@ -26,6 +26,7 @@ def describe_raw(raw: dict) -> str:
         f"masks: {num_frames(raw)} label maps, labels {', '.join(LABELS)}",
         f"landmarks: {lm.shape[1:] if lm is not None else '-'} per frame, detection rate {meta['detection_rate']:.2f}",
         f"description: {raw['desc.txt'].decode()}",
+        f"caption: {raw[CAPTION_FIELD].decode() if CAPTION_FIELD in raw else '(none of its own)'}",
         f"removed words: {meta['removed_words'] or 'none'}",
         f"source: {meta['source']} ({meta['total_frames']} frames, {meta['fps']:.2f} fps)",
         f"fields: {', '.join(shown)} + NNN.jpg / NNN.seg.png",

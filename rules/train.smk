@@ -81,6 +81,7 @@ rule report:
     input:
         metrics=run_outputs("eval/{run}/metrics.json", tested_only=True),
         curves=run_outputs("train/{run}/metrics.jsonl"),
+        summaries=run_outputs("train/{run}/train_summary.json"),
         other=other_dataset_outputs(),
         preprocessing=summary_path(PRIMARY.name),
     output:
@@ -93,5 +94,5 @@ rule report:
         f"{LOGS}/report.log",
     shell:
         "{PYTHON} -m fineclipper.train.report --dataset {params.dataset} --metrics {input.metrics:q}"
-        " --curves {input.curves:q} --other {input.other:q} --preprocessing {input.preprocessing:q}"
+        " --curves {input.curves:q} --train-summaries {input.summaries:q} --other {input.other:q} --preprocessing {input.preprocessing:q}"
         " --paper {params.paper:q} --output {output.summary:q} --html {output.html:q} 2>&1 | tee {log:q}"

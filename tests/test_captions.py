@@ -235,7 +235,7 @@ def test_caption_pretraining_learns_what_the_captions_say(tmp_path):
                           "classes": CAPTIONED["classes"]},
               "chunk_size": 16, "frames": {"max_frames": 8},
               "train": {**demo, "model": {**demo["model"], "variant": "base", "num_frames": 4},
-                        "objective": "captions", "captions": "dataset", "epochs": 12, "val_percent": 10}}
+                        "objective": "captions", "captions": "dataset", "epochs": 30, "val_percent": 0}}
     (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
     snakemake(tmp_path, tmp_path / "cfg.yaml")
     metrics = json.loads((tmp_path / "results/captioned/experiments/main/seed0/eval/test/metrics.json").read_text())

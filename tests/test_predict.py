@@ -98,3 +98,21 @@ def test_an_unlabelled_dataset_gets_predictions_through_snakemake(demo_run, tmp_
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     refused = subprocess.run([*cmd, "-n", "all"], capture_output=True, text=True)
     assert refused.returncode and "dataset unl has no labels" in refused.stdout + refused.stderr
+
+
+def test_predict_scores_any_class_names_and_says_so(demo_run, tmp_path):
+    """--classes: the clips scored against other names through the label-text templates; every row says
+    the vocabulary is open, and the terminal names the classes the checkpoint was trained on."""
+    video = str(demo_run / "results/demo/videos/happiness_000.mp4")
+    result = predict_cli(demo_run, video, "--classes", "joy, calm,astonishment", "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = read_csv(tmp_path / "p.csv")
+    assert row["vocabulary"] == "open" and row["predicted"] in {"joy", "calm", "astonishment"}
+    assert sum(float(row[f"p_{c}"]) for c in ("joy", "calm", "astonishment")) == pytest.approx(1, abs=1e-4)
+    assert "not trained on (joy, calm, astonishment)" in result.stderr and "neutral, happiness" in result.stderr
+    same = predict_cli(demo_run, video, "--classes", "neutral,happiness,surprise,anger",
+                       "--out", str(tmp_path / "t.csv"))
+    assert read_csv(tmp_path / "t.csv")[0]["vocabulary"] == "trained" and "not trained on" not in same.stderr
+    for bad, message in ((",joy", "an empty class name"), ("joy,joy", "joy listed twice"), ("joy", "at least two")):
+        result = predict_cli(demo_run, video, "--classes", bad)
+        assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1

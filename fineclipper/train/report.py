@@ -84,7 +84,7 @@ def curves(paths: list[str]) -> dict:
     return out
 
 
-PAPER_KEYS = ("method", "variant", "backbone", "setting", "train_on", "source")
+PAPER_KEYS = ("method", "variant", "backbone", "setting", "train_on", "source", "tunable_params_m")
 
 
 #: The datasets of the paper's Table 3, its columns.
@@ -114,8 +114,13 @@ def other_dataset_of(path: str | Path) -> tuple[str, str]:
     raise ValueError(f"{path}: not under eval/<run>/zero_shot_<dataset>/ or eval/<run>/cross_dataset_<dataset>/")
 
 
+def tunable_parameters(summaries: list[str]) -> dict[str, int]:
+    """Per experiment: its tunable parameters, from a training run's ``train_summary.json``."""
+    return {run_of(p)[0]: json.loads(Path(p).read_text())["parameters"]["total_tunable"] for p in summaries}
+
+
 def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], other: list[str],
-              preprocessing: str, paper: str) -> dict:
+              preprocessing: str, paper: str, summaries: list[str] = ()) -> dict:
     """Everything the report shows, as one JSON-able dict: ``experiments`` (supervised, on this dataset),
     ``zero_shot`` (caption-pre-trained experiments: per experiment its pre-training and its figures on each
     dataset, this one included), ``cross_dataset`` (supervised experiments per other dataset)."""
@@ -143,6 +148,7 @@ def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], other: l
         "zero_shot": zero_shot,
         "cross_dataset": {t: aggregate_runs(r) for t, r in sorted(on_dataset.get("cross_dataset", {}).items())},
         "curves": curves(curve_paths),
+        "tunable_parameters": tunable_parameters(summaries),
         "preprocessing": json.loads(Path(preprocessing).read_text()),
         "paper": rows, "paper_table3": table3, "sources": sources,
     }
@@ -179,6 +185,8 @@ def main(argv=None) -> None:
     parser.add_argument("--metrics", nargs="*", default=[],
                         help="eval/<run>/metrics.json of every run that tests a group of the dataset")
     parser.add_argument("--curves", nargs="*", default=[], help="train/<run>/metrics.jsonl of every run")
+    parser.add_argument("--train-summaries", nargs="*", default=[],
+                        help="train/<run>/train_summary.json of every run (the tunable parameters)")
     parser.add_argument("--other", nargs="*", default=[],
                         help="eval/<run>/zero_shot_<dataset>/ and cross_dataset_<dataset>/ metrics.json")
     parser.add_argument("--preprocessing", required=True, help="the dataset's results/<dataset>/summary.json")
@@ -188,7 +196,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     from .report_html import render
 
-    summary = aggregate(args.dataset, args.metrics, args.curves, args.other, args.preprocessing, args.paper)
+    summary = aggregate(args.dataset, args.metrics, args.curves, args.other, args.preprocessing, args.paper,
+                        args.train_summaries)
     print("\n".join(lines(summary)))
     write_bytes(args.html, render(summary).encode("utf-8"))
     write_json(args.output, summary)

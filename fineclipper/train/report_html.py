@@ -73,7 +73,9 @@ def main_table(summary: dict) -> str:
         model = summary["classes"][name]["model"]
         match = paper_match(summary, model)
         uar, war = e["mean"]["uar"]["mean"] * 100, e["mean"]["war"]["mean"] * 100
+        tunable = summary.get("tunable_parameters", {}).get(name)
         rows.append([f"<b>{html.escape(name)}</b> (ours)", model.get("variant", ""), model.get("clip_model", ""),
+                     f"{tunable / 1e6:.2f}" if tunable else "-",
                      str(len(e["seeds"])), pm(e["mean"]["uar"]), pm(e["mean"]["war"]), coverage(e),
                      f"{pm(e['mean']['uar_evaluated'])} / {pm(e['mean']['war_evaluated'])}",
                      f"{match['uar']:.2f} / {match['war']:.2f}" if match else "-",
@@ -83,11 +85,13 @@ def main_table(summary: dict) -> str:
         if r.get("setting", "supervised") != "supervised":
             continue
         rows.append([f"{html.escape(r['method'])} ({cite(summary, r)})", r.get("variant") or "",
-                     r.get("backbone") or "", "-", f"{r['uar']:.2f}", f"{r['war']:.2f}", "-", "-", "-", "-"])
+                     r.get("backbone") or "", str(r["tunable_params_m"]) if r.get("tunable_params_m") else "-", "-",
+                     f"{r['uar']:.2f}", f"{r['war']:.2f}", "-", "-", "-", "-"])
         kinds.append("paper")
     note = "" if summary["paper"] else (f"<p class=note>No published result on {html.escape(summary['dataset'])} in "
                                         "resources/paper_results.yaml.</p>")
-    return table(["method", "variant", "backbone", "seeds", "UAR %", "WAR %", "listed test clips evaluated",
+    return table(["method", "variant", "backbone", "tunable params (M)", "seeds", "UAR %", "WAR %",
+                  "listed test clips evaluated",
                   "UAR / WAR % over evaluated clips only", "paper UAR / WAR %", "ours − paper"], rows, kinds) + note
 
 
