@@ -8,6 +8,7 @@ An argument is a video file, a folder of frame images (one clip), or a folder of
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -166,10 +167,27 @@ def print_predictions(rows: list[dict]) -> None:
             print(f"{r['id']}: no prediction ({r['reason']})")
 
 
+def check_options(args) -> None:
+    """Refuse, before any clip is processed, option values that would fail only at the end: counts below 1,
+    an ``--out`` that cannot be written (a folder, or in a folder that does not exist or is read-only)."""
+    for option, value in (("--top-k", args.top_k), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise ValueError(f"{option} {value}: must be at least 1")
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise ValueError(f"--out {out}: is a folder; give a file name (.csv, or .json)")
+        if not out.parent.is_dir():
+            raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+        if not os.access(out.parent, os.W_OK):
+            raise ValueError(f"--out {out}: the folder {out.parent} is not writable")
+
+
 def run_predict(args) -> None:
     """The ``fineclipper predict`` command."""
     from .train.predictions import write_predictions
 
+    check_options(args)
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file")
     classes = parse_classes(args.classes) if args.classes is not None else None

@@ -14,6 +14,7 @@ the first dot). Fields:
 ``json``           metadata: dataset, id, label, label_name, group, chunk, source, fps,
                    total_frames, frame_indices, boxes, face_detected, face_found,
                    unreadable_frames, landmarks_detected, detection_rate, width, height,
+                   rotation (degrees clockwise that turned the source's frames upright),
                    description_backend, description_provenance, removed_words, mask_info,
                    stage_versions
 =================  ===========================================================================

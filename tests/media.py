@@ -41,3 +41,23 @@ def frame_folder(path: Path, images: list[np.ndarray]) -> Path:
     for i, image in enumerate(images):
         Image.fromarray(image).save(path / f"{i:05d}.jpg", quality=92)
     return path
+
+
+def rotation_tagged(path: Path, upright: np.ndarray, clockwise: int, fps: int = 25) -> Path:
+    """A clip as a phone records it: the frames (T, H, W, 3) stored turned ``clockwise`` degrees the other way,
+    and the container's display matrix saying to turn them ``clockwise`` degrees to show them. The stored
+    frames are encoded with the demo's writer, then the packets are copied into a file that has the tag."""
+    import av
+
+    stored = write_clip(path.with_name(f"{path.stem}.untagged.mp4"),
+                        np.ascontiguousarray(np.rot90(upright, clockwise // 90, axes=(1, 2))), fps)
+    with av.open(str(stored)) as source, av.open(str(path), "w", format="mp4") as target:
+        video = source.streams.video[0]
+        tagged = target.add_stream_from_template(video)
+        tagged.set_display_rotation(-clockwise)  # PyAV counts counter-clockwise
+        for packet in source.demux(video):
+            if packet.dts is None:  # the demuxer's flush packet
+                continue
+            packet.stream = tagged
+            target.mux(packet)
+    return path

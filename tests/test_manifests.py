@@ -3,10 +3,13 @@
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from fineclipper.datasets import AnnotationError, build_manifest, plan_chunks, sanitize_id
 from fineclipper.datasets.foldlists import NO_TEST_FOLD, SPECS, read_fold_lists
+from fineclipper.datasets.manifest import check_manifest
 from fineclipper.datasets.table import read_table_manifest
 
 
@@ -113,9 +116,46 @@ def test_table_manifest(tmp_path):
     table.write_text("path,label,group\nvids/a.mp4,happy,\n")
     with pytest.raises(AnnotationError, match=r"clips.csv:2: missing value for group"):
         read_table_manifest(table, ["happy", "sad"], None, "mine")
-    table.write_text("path,label,group\na.mp4,happy,train\na.mp4,sad,test\n")
-    with pytest.raises(AnnotationError, match="occur more than once"):
+    table.write_text("path,label,group\na.mp4,happy,train\nb.mp4,sad,test\na.avi,sad,test\n")
+    with pytest.raises(AnnotationError, match=r"clips.csv:4: id 'a' is also the id of line 2$"):
         read_table_manifest(table, ["happy", "sad"], None, "mine")
+
+
+def test_a_spreadsheet_table_reads_as_a_plain_one(tmp_path):
+    """A UTF-8 byte-order mark and CRLF line ends, as spreadsheets write them; the caption column too."""
+    text = "path,label,group,caption\nvids/a.mp4,happy,train,A smile.\nvids/b.mp4,sad,test,\n"
+    (tmp_path / "plain.csv").write_text(text)
+    (tmp_path / "sheet.csv").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    plain, sheet = (read_table_manifest(tmp_path / name, ["happy", "sad"], None, "mine")
+                    for name in ("plain.csv", "sheet.csv"))
+    assert sheet == plain and [r["caption"] for r in sheet] == ["A smile.", None]
+    (tmp_path / "sheet.csv").write_bytes(b"\xef\xbb\xbfpath,label,group\r\na.mp4,happy,train\r\nb.mp4,sad,\r\n")
+    with pytest.raises(AnnotationError, match=r"sheet.csv:3: missing value for group"):
+        read_table_manifest(tmp_path / "sheet.csv", ["happy", "sad"], None, "mine")
+
+
+def test_a_table_without_labels_or_rows_is_named(tmp_path):
+    table = tmp_path / "clips.csv"
+    table.write_text("path,group,note\na.mp4,train,x\n")
+    with pytest.raises(AnnotationError, match=r"clips.csv: no label column \(columns: path, group, note\) while "
+                                              r"dataset.classes is set; .* dataset.labelled: false"):
+        read_table_manifest(table, ["happy", "sad"], None, "mine")
+    for classes, labelled in ((["happy", "sad"], False), ([], True)):  # an unlabelled dataset, said or implied
+        (row,) = read_table_manifest(table, classes, None, "mine", labelled)
+        assert row["label"] is None and row["label_name"] is None
+    table.write_text("path,label\na.mp4,happy\n")
+    with pytest.raises(AnnotationError, match=r"clips.csv: no group column \(columns: path, label\)"):
+        read_table_manifest(table, ["happy", "sad"], None, "mine")
+    table.write_text("path,label,group\r\n")
+    with pytest.raises(AnnotationError, match=r"clips.csv: the table has no rows \(columns: path, label, group\)"):
+        read_table_manifest(table, ["happy", "sad"], None, "mine")
+    table.write_bytes(b"")
+    with pytest.raises(AnnotationError, match=r"clips.csv: the table has no rows \(the file is empty\)"):
+        read_table_manifest(table, ["happy", "sad"], None, "mine")
+    parquet = tmp_path / "clips.parquet"
+    pq.write_table(pa.table({"path": pa.array([], pa.string()), "group": pa.array([], pa.string())}), parquet)
+    with pytest.raises(AnnotationError, match=r"clips.parquet: the table has no rows \(columns: path, group\)"):
+        read_table_manifest(parquet, [], None, "mine")
 
 
 def test_build_manifest_requires_paths():
@@ -137,3 +177,10 @@ def test_chunk_plan_never_mixes_groups():
 def test_sanitize_id():
     assert sanitize_id("Action/Happy/0015") == "Action_Happy_0015"
     assert sanitize_id("a.b c") == "a_b_c"
+
+
+def test_repeated_ids_of_rows_without_lines_are_counted():
+    """Fold lists' rows (one per clip, from several files) have no line of their own."""
+    rows = [{"id": i, "group": "fold1"} for i in ("a", "b", "a", "b", "c")]
+    with pytest.raises(AnnotationError, match=r"^lists: 2 ids occur more than once, e.g. \['a', 'b'\]$"):
+        check_manifest(rows, "lists")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -42,6 +43,7 @@ def test_predict_on_the_test_videos_agrees_with_the_evaluation(demo_run, tmp_pat
     videos = [str(demo_run / "results/demo/videos" / f"{key}.mp4") for key in evaluated]
     result = predict_cli(demo_run, *videos, "--out", str(tmp_path / "p.csv"))
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "No pretrained weights loaded" not in result.stderr  # open_clip's, before the checkpoint's weights load
     predicted = {r["id"]: r for r in read_csv(tmp_path / "p.csv")}
     assert set(predicted) == set(evaluated)
     classes = json.loads((demo_run / RUN / "eval/test/metrics.json").read_text())["classes"]
@@ -116,3 +118,44 @@ def test_predict_scores_any_class_names_and_says_so(demo_run, tmp_path):
     for bad, message in ((",joy", "an empty class name"), ("joy,joy", "joy listed twice"), ("joy", "at least two")):
         result = predict_cli(demo_run, video, "--classes", bad)
         assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_clip_stored_sideways_gets_the_upright_prediction(demo_run, tmp_path):
+    """A phone's clip: frames stored turned, a rotation tag saying how to show them."""
+    from media import rotation_tagged, write_clip
+
+    from fineclipper.video import read_clip
+
+    frames = np.stack(read_clip(demo_run / "results/demo/videos/happiness_000.mp4", 100).frames)
+    write_clip(tmp_path / "upright.mp4", frames)
+    rotation_tagged(tmp_path / "sideways.mp4", frames, 90)
+    result = predict_cli(demo_run, str(tmp_path / "upright.mp4"), str(tmp_path / "sideways.mp4"),
+                         "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    upright, sideways = read_csv(tmp_path / "p.csv")
+    assert sideways["status"] == "ok" and sideways["predicted"] == upright["predicted"]
+    classes = [key for key in upright if key.startswith("p_")]
+    assert max(abs(float(upright[c]) - float(sideways[c])) for c in classes) < 0.02, (upright, sideways)
+
+
+def test_a_bad_checkpoint_or_option_is_one_line_before_any_clip(demo_run, tmp_path):
+    video = str(demo_run / "results/demo/videos/anger_000.mp4")
+    best = (demo_run / RUN / "train/test/best.pt").read_bytes()
+    (tmp_path / "half.pt").write_bytes(best[: len(best) // 2])
+    torch.save({"state_dict": {"weight": torch.zeros(2)}}, tmp_path / "other.pt")
+    cases = {
+        ("--checkpoint", str(tmp_path / "half.pt")):
+            f"checkpoint {tmp_path / 'half.pt'} cannot be read (PytorchStreamReader failed reading zip archive",
+        ("--checkpoint", str(tmp_path / "other.pt")):
+            "other.pt is not a FineCLIPER checkpoint: it has no model, model_config, classes (its keys: state_dict)",
+        ("--top-k", "0"): "--top-k 0: must be at least 1",
+        ("--batch-size", "-1"): "--batch-size -1: must be at least 1",
+        ("--out", str(tmp_path / "nowhere" / "p.csv")): f"the folder {tmp_path / 'nowhere'} does not exist",
+        ("--out", str(tmp_path)): f"--out {tmp_path}: is a folder",
+    }
+    for args, message in cases.items():
+        result = predict_cli(demo_run, video, "--sheet", str(tmp_path / "sheets"), *args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and message in lines[0], (args, result.stderr)
+        assert lines[0].startswith("fineclipper predict: error: ")
+        assert not result.stdout and not (tmp_path / "sheets").exists()  # no clip was processed

@@ -23,8 +23,15 @@ def sanitize_id(raw: str) -> str:
     return key
 
 
-def check_manifest(rows: list[dict], where: str) -> None:
-    """Fail with a clear message if ids repeat or a group name cannot be used in a file name."""
+def check_manifest(rows: list[dict], where: str, lines: list[int] | None = None) -> None:
+    """Fail with a clear message if ids repeat or a group name cannot be used in a file name. ``lines``: each
+    row's line in the file ``where`` (a table's), for a message naming the lines of both occurrences."""
+    if lines is not None:
+        first_line: dict[str, int] = {}
+        for r, line in zip(rows, lines, strict=True):
+            if r["id"] in first_line:
+                raise AnnotationError(f"{where}:{line}: id {r['id']!r} is also the id of line {first_line[r['id']]}")
+            first_line[r["id"]] = line
     counts = Counter(r["id"] for r in rows)
     repeated = [i for i, n in counts.items() if n > 1]
     if repeated:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
@@ -101,6 +103,30 @@ def weights_file(name: str, pretrained: str) -> str:
             f"them where there is a network and set model.pretrained to the local checkpoint path.") from error
 
 
+class _DropMessages(logging.Filter):
+    """Drops log records whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+@contextmanager
+def _no_random_init_warning():
+    """Silence open_clip's "No pretrained weights loaded ... initialized randomly" (logged on the root
+    logger) while ``create_model`` runs without weights: ours come after it (a TorchScript archive), or the
+    backbone is random on purpose, seeded, and the checkpoint's tunable weights are loaded next."""
+    drop = _DropMessages("No pretrained weights loaded for model")
+    logging.getLogger().addFilter(drop)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(drop)
+
+
 def _create_frozen(name: str, weights: str | None, options: dict) -> nn.Module:
     """``open_clip.create_model`` with a fixed seed (the frozen backbone must be the same every time it is
     built: checkpoints hold only the tunable weights), in eval mode with every parameter frozen. OpenAI's
@@ -110,9 +136,10 @@ def _create_frozen(name: str, weights: str | None, options: dict) -> nn.Module:
 
     register_local_configs()
     archive = weights is not None and is_torchscript_archive(weights)
-    with torch.random.fork_rng(devices=[]):
+    pretrained = None if archive else weights
+    with torch.random.fork_rng(devices=[]), _no_random_init_warning() if pretrained is None else nullcontext():
         torch.manual_seed(0)
-        model = open_clip.create_model(name, pretrained=None if archive else weights, **options)
+        model = open_clip.create_model(name, pretrained=pretrained, **options)
     if archive:
         try:
             model.load_state_dict(openai_archive_state_dict(weights))

@@ -1,6 +1,7 @@
-"""Stage ``frames``: decode each clip, keep up to ``max_frames`` frames spread over it, and store them as
-JPEG face crops. ``crop: detect`` finds the face and crops it with a smoothed box; ``crop: none`` resizes
-the whole frame (for datasets whose frames are face crops already: DFEW, FERV39k, MAFW)."""
+"""Stage ``frames``: decode each clip, keep up to ``max_frames`` frames spread over it, turn them upright (a
+video's rotation tag, a frame image's EXIF orientation), and store them as JPEG face crops. ``crop: detect``
+finds the face and crops it with a smoothed box; ``crop: none`` resizes the whole frame
+(for datasets whose frames are face crops already: DFEW, FERV39k, MAFW)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ SCHEMA = pa.schema([
     ("id", pa.string()),
     ("jpegs", pa.list_(pa.binary())),
     ("indices", pa.list_(pa.int32())),  # positions of the kept frames in the source
-    ("boxes", pa.list_(pa.list_(pa.float32(), 4))),  # crop boxes (x0, y0, x1, y1), source pixels
+    ("boxes", pa.list_(pa.list_(pa.float32(), 4))),  # crop boxes (x0, y0, x1, y1), pixels of the upright frame
     ("detected", pa.list_(pa.bool_())),  # face detector fired on the frame (only frames it ran on count)
     ("face_found", pa.bool_()),  # crop: detect found the face (false: whole frames kept); null with crop: none
     ("unreadable_frames", pa.int32()),  # frames of the source that could not be decoded, skipped
@@ -25,6 +26,7 @@ SCHEMA = pa.schema([
     ("total_frames", pa.int32()),
     ("width", pa.int32()),
     ("height", pa.int32()),
+    ("rotation", pa.int16()),  # degrees clockwise that turned the stored frames upright (0, 90, 180, 270)
 ])
 
 
@@ -71,6 +73,7 @@ class FrameExtractor:
             "id": row["id"], "jpegs": jpegs, "indices": clip.indices,
             "boxes": np.asarray(boxes, np.float32).tolist(), "detected": detected, "face_found": face_found,
             "unreadable_frames": clip.unreadable, "fps": clip.fps, "total_frames": clip.total, "width": w, "height": h,
+            "rotation": clip.rotation,
         }
 
     def find_face(self, frames: list[np.ndarray]) -> tuple[list[bool], np.ndarray | None, bool]:

@@ -30,7 +30,8 @@ def clip_sample(row: dict, chunk: str, fr: dict, lm: dict, mk: dict, ds: dict, c
         "face_detected": fr["detected"], "face_found": fr["face_found"],
         "unreadable_frames": fr["unreadable_frames"], "landmarks_detected": lm["detected"],
         "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
-        "height": fr["height"], "description_backend": ds["backend"], "removed_words": ds["removed"],
+        "height": fr["height"], "rotation": fr["rotation"], "description_backend": ds["backend"],
+        "removed_words": ds["removed"],
         "description_provenance": json.loads(ds["provenance"]), "mask_info": json.loads(mk["info"]),
         "stage_versions": STAGE_VERSIONS,
     }

@@ -16,11 +16,24 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
         torch.save(state, tmp)
 
 
+#: What a trained model's checkpoint holds at least (see ``checkpoint_state``).
+TRAINED_KEYS = ("model", "model_config", "classes")
+
+
 def load_checkpoint(path: str | Path, device="cpu") -> dict:
-    """A checkpoint's state; a missing file is a clear error naming it."""
+    """A checkpoint's state; a missing file, or one torch cannot read back (cut short, not written by
+    ``torch.save``, or holding more than tensors and plain data), is a clear error naming it."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    return torch.load(path, map_location=device, weights_only=True)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # torch reports a bad file with many types: RuntimeError, EOFError, KeyError, ...
+        reason = str(error).strip().split(". ")[0].splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"checkpoint {path} cannot be read ({reason}): the file is cut short or is not a "
+                         "checkpoint") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path} holds a {type(state).__name__}, not a checkpoint's dict")
+    return state
 
 
 def build_model(model_cfg: dict, classes: list[str], device) -> FineCLIPER:
@@ -31,6 +44,10 @@ def build_model(model_cfg: dict, classes: list[str], device) -> FineCLIPER:
 def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:
     """The model a checkpoint was trained as, with its tunable weights, and the checkpoint's state."""
     state = load_checkpoint(path, device)
+    missing = [key for key in TRAINED_KEYS if key not in state]
+    if missing:
+        raise ValueError(f"checkpoint {path} is not a FineCLIPER checkpoint: it has no "
+                         f"{', '.join(missing)} (its keys: {', '.join(map(str, list(state)[:10])) or 'none'})")
     model = build_model(state["model_config"], state["classes"], device)
     model.load_tunable_state_dict(state["model"])
     return model, state
