@@ -117,7 +117,7 @@ def test_info_nce_by_hand_and_repeated_captions_are_not_negatives():
 
 DDP_SCRIPT = """
 import os, sys, torch
-from fineclipper.train.distributed import gather_batch, setup_distributed
+from fineclipper.train.distributed import barrier, cleanup, gather_batch, setup_distributed
 from fineclipper.model.fineclipper import info_nce, same_text
 rank, world, _ = setup_distributed()
 video, text, tokens = torch.load(sys.argv[1], weights_only=True)
@@ -128,6 +128,8 @@ v, t, k = gather_batch(local_video, world), gather_batch(text[mine], world), gat
 loss = info_nce(v, t, torch.tensor(10.0), same_text(k))
 (loss * world).backward()
 torch.save({"loss": loss.detach(), "grad": local_video.grad}, f"{sys.argv[2]}.{rank}")
+barrier(world)
+cleanup()
 """
 
 
