@@ -14,11 +14,14 @@ from .data import ClipTransform, to_device
 
 
 def transform_for(model: FineCLIPER, train: bool, image_size: int | None, augment: dict | None = None) -> ClipTransform:
-    """The clip transform for a model; ``augment`` (the train.augment section) only matters in training."""
+    """The clip transform for a model, drawing its streams as its config's ``render`` says (a checkpoint
+    records it, so evaluation and prediction draw as training did); ``augment`` (the train.augment section)
+    only matters in training."""
     size = image_size or model.clip.visual.image_size[0]
     tokenize = model.tokenize if model.cfg.descriptions else None
     extra = {"scale": tuple(augment["scale"]), "jitter": augment["jitter"]} if augment else {}
-    return ClipTransform(size, model.cfg.num_frames, train, model.cfg.streams, tokenize, **extra)
+    return ClipTransform(size, model.cfg.num_frames, train, model.cfg.streams, tokenize, render=model.cfg.render,
+                         **extra)
 
 
 def autocast(device: torch.device):
