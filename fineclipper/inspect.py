@@ -1,4 +1,4 @@
-"""Human views of shard samples: a text summary and a contact sheet (frames, masks, landmarks)."""
+"""Human views of shard samples: a text summary and a contact sheet (frames, parsing, landmarks streams)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .masks import LABELS, colorize
+from .masks import LABELS
 from .shards import CAPTION_FIELD, decode_sample, num_frames
 
 
@@ -35,27 +35,22 @@ def describe_raw(raw: dict) -> str:
 
 
 def contact_sheet(sample: dict, path: str | Path, columns: int = 8,
-                  probabilities: dict[str, float] | None = None) -> None:
-    """Write a PNG with rows of frames, their colour label maps, and frames with landmarks drawn; with
-    ``probabilities`` (class -> probability), a bar chart of them below."""
+                  probabilities: dict[str, float] | None = None, render: str = "overlay") -> None:
+    """Write a PNG with rows of frames and of the parsing and landmarks streams drawn as the encoders see
+    them (as ``render`` says, a model's ``model.render``); with ``probabilities`` (class -> probability), a
+    bar chart of them below."""
     import cv2
 
     from .io import encode_image, write_bytes
+    from .model.render import render_streams
 
-    frames = sample["frames"]
-    idx = np.linspace(0, len(frames) - 1, min(columns, len(frames))).round().astype(int)
-    rows = [[], [], []]
-    for i in idx:
-        frame = frames[i]
-        h, w = frame.shape[:2]
-        rows[0].append(frame)
-        rows[1].append(cv2.addWeighted(frame, 0.35, colorize(sample["masks"][i]), 0.65, 0))
-        drawn = frame.copy()
-        pts = sample["landmarks"][i, :, :2].astype(np.float32)
-        for x, y in pts[~np.isnan(pts).any(1)] * (w, h):
-            cv2.circle(drawn, (int(x), int(y)), 1, (0, 255, 0), -1)
-        rows[2].append(drawn)
-    sheet = np.concatenate([np.concatenate(r, 1) for r in rows], 0)
+    idx = np.linspace(0, len(sample["frames"]) - 1, min(columns, len(sample["frames"]))).round().astype(int)
+    frames = np.stack([sample["frames"][i] for i in idx])
+    h, w = frames.shape[1:3]
+    streams = render_streams(render, frames, np.stack([sample["masks"][i] for i in idx]),
+                             sample["landmarks"][idx, :, :2].astype(np.float32) * (w, h))
+    rows = (frames, streams["parsing"], streams["landmarks"])
+    sheet = np.concatenate([np.concatenate(list(r), 1) for r in rows], 0)
     title = f"{sample['key']}  label={sample['meta'].get('label_name') or '-'}"
     if probabilities:
         best = max(probabilities, key=probabilities.get)

@@ -149,7 +149,7 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
                                               vocabulary=vocabulary)
                 if sheet:
                     contact_sheet(decode_sample(raw), Path(sheet) / f"{key}.png",
-                                  probabilities=dict(zip(model.class_names, p)))
+                                  probabilities=dict(zip(model.class_names, p)), render=model.cfg.render)
         for f in failed:
             results[f["id"]] = failure_row(f["id"], f"{f['stage']}: {f['reason']}", vocabulary=vocabulary)
         timings["preprocessing_s"] += middle - began

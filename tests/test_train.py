@@ -16,6 +16,8 @@ import yaml
 from conftest import TINY
 
 from fineclipper.masks.labels import LABEL_INDEX, PALETTE
+from fineclipper.model.config import RENDERS
+from fineclipper.model.render import PARSING_ALPHA
 from fineclipper.shards import make_sample
 from fineclipper.train.data import ClipTransform, make_loader, segment_indices, to_device
 from fineclipper.train.metrics import scores
@@ -49,7 +51,7 @@ def synthetic_raw(n=4, size=64, at=(12, 20), corrupt=()):
 
 
 def unnormalise(t: torch.Tensor) -> np.ndarray:
-    """Back from the normalised float stream the model sees to 0..255 colours."""
+    """Back from the normalised float stream the model sees to 0..255 colours, as (T, H, W, 3)."""
     normalised = to_device({"parsing": t[None]}, torch.device("cpu"), MEAN, STD)["parsing"][0]
     return ((normalised.permute(0, 2, 3, 1).numpy() * STD + MEAN) * 255).round()
 
@@ -62,20 +64,32 @@ def test_segment_indices():
     assert all(10 * k <= p < 10 * (k + 1) for k, p in enumerate(picks))
 
 
-def test_one_crop_and_flip_for_every_stream():
-    transform = ClipTransform(32, 4, True, ("frames", "parsing", "landmarks"), scale=(0.5, 0.6))
+def drawn(stream: np.ndarray, frame: np.ndarray, render: str) -> np.ndarray:
+    """Where a parsing or landmarks image has something drawn: off the frame (overlay) or off black (canvas)."""
+    return (stream != frame).any(-1) if render == "overlay" else stream.sum(-1) > 0
+
+
+def part_colour(render: str, part: str, under: np.ndarray) -> np.ndarray:
+    """A part's colour in the parsing stream over frame pixels ``under``: its palette colour, blended over them."""
+    colour = PALETTE[LABEL_INDEX[part]].astype(float)
+    return colour if render == "canvas" else np.round((1 - PARSING_ALPHA) * under + PARSING_ALPHA * colour)
+
+
+@pytest.mark.parametrize("render", RENDERS)
+def test_one_crop_and_flip_for_every_stream(render):
+    transform = ClipTransform(32, 4, True, ("frames", "parsing", "landmarks"), scale=(0.5, 0.6), render=render)
     for seed in range(6):
         out = transform(synthetic_raw(), np.random.default_rng(seed))
-        parsing, drawing = unnormalise(out["parsing"])[0], unnormalise(out["landmarks"])[0]
-        nose = np.argwhere((parsing == PALETTE[LABEL_INDEX["nose"]]).all(-1))
-        dots = np.argwhere(drawing.sum(-1) > 0)
+        frame, parsing, drawing = (unnormalise(out[s])[0] for s in ("frames", "parsing", "landmarks"))
+        nose = np.argwhere(drawn(parsing, frame, render))
+        dots = np.argwhere(drawn(drawing, frame, render))
         if len(nose) == 0:  # the crop left the blob out: then the landmarks must be gone too
             assert len(dots) == 0
             continue
         assert np.abs(nose.mean(0) - dots.mean(0)).max() <= 1.5
-        # colour jitter touches frames only: the parsing stream keeps the palette's colours
-        colours = {tuple(c) for c in parsing.reshape(-1, 3).astype(int)}
-        assert colours <= {tuple(c) for c in PALETTE.astype(int)}
+        # colour jitter does not touch the drawn colours: the nose keeps the palette's colour (over the frame)
+        under = frame[tuple(nose.T)]
+        assert np.abs(parsing[tuple(nose.T)] - part_colour(render, "nose", under)).max() <= 1
 
 
 def test_only_sampled_frames_are_decoded():
@@ -322,21 +336,23 @@ def test_batches_mix_classes_of_single_class_shards(tmp_path):
     assert single <= 3, f"{single} of {len(batches)} batches hold one class"
 
 
-def test_flip_swaps_left_and_right_labels():
+@pytest.mark.parametrize("render", RENDERS)
+def test_flip_swaps_left_and_right_labels(render):
     """A left-eye blob on the image's right: flipped, it lies on the image's left and is a right eye."""
     size = 32
     mask = np.zeros((size, size), np.uint8)
     mask[10:14, 22:26] = LABEL_INDEX["left_eye"]
     raw = make_sample("clip_1", [_jpeg(np.full((size, size, 3), 128, np.uint8))] * 2, [_png(mask)] * 2,
                       np.zeros((2, 478, 3), np.float32), "still", 0, {"group": "train"})
-    transform = ClipTransform(size, 2, True, ("parsing",), scale=(1.0, 1.0))
+    transform = ClipTransform(size, 2, True, ("frames", "parsing"), scale=(1.0, 1.0), render=render)
     seen = set()
     for seed in range(20):
-        parsing = unnormalise(transform(raw, np.random.default_rng(seed))["parsing"])[0]
-        blob = np.argwhere(parsing.sum(-1) > 0)
-        colour = tuple(parsing[tuple(blob[0])].astype(int))
+        out = transform(raw, np.random.default_rng(seed))
+        frame, parsing = unnormalise(out["frames"])[0], unnormalise(out["parsing"])[0]
+        blob = np.argwhere(drawn(parsing, frame, render))
         side = "left" if blob[:, 1].mean() < size / 2 else "right"
-        assert colour == tuple(PALETTE[LABEL_INDEX["left_eye" if side == "right" else "right_eye"]].astype(int))
+        expected = part_colour(render, "left_eye" if side == "right" else "right_eye", frame[tuple(blob[0])])
+        assert np.abs(parsing[tuple(blob[0])] - expected).max() <= 1
         seen.add(side)
     assert seen == {"left", "right"}  # both flipped and unflipped samples were drawn
 

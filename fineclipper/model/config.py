@@ -12,6 +12,9 @@ VARIANTS = {
     "plus": (("frames",), True),
     "starplus": (STREAMS, True),
 }
+#: How the parsing and landmarks streams are drawn (fineclipper.model.render): over the face frame, as the
+#: paper's Fig. 2 shows them, or on a black canvas.
+RENDERS = ("overlay", "canvas")
 #: The paper's tunable parameters per variant at ViT-B/16, in millions (FineCLIPER, FineCLIPER*, +, *+).
 PAPER_TUNABLE_M = {"base": 13, "star": 19, "plus": 14, "starplus": 20}
 
@@ -25,6 +28,7 @@ class ModelConfig:
     quick_gelu: bool | None = None
     variant: str = "starplus"
     num_frames: int = 16
+    render: str = "overlay"  # one of RENDERS: parsing colours and landmarks over the face frame, or on black
     # adapter bottlenecks as fractions of the block width
     visual_adapter_ratio: float = 0.125  # spatial and MLP adapters of the frames (low-level) stream
     middle_adapter_ratio: float = 0.03125  # the same for the parsing and landmarks (middle-level) streams
@@ -46,6 +50,8 @@ class ModelConfig:
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"model.variant: {self.variant!r} is not one of {sorted(VARIANTS)}")
+        if self.render not in RENDERS:
+            raise ValueError(f"model.render: {self.render!r} is not one of {list(RENDERS)}")
         unknown = sorted(set(self.temporal_adapter_streams) - set(STREAMS))
         if isinstance(self.temporal_adapter_streams, str) or unknown:
             raise ValueError(f"model.temporal_adapter_streams: {self.temporal_adapter_streams!r} is not a list of "

@@ -48,7 +48,8 @@ def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:
     if missing:
         raise ValueError(f"checkpoint {path} is not a FineCLIPER checkpoint: it has no "
                          f"{', '.join(missing)} (its keys: {', '.join(map(str, list(state)[:10])) or 'none'})")
-    model = build_model(state["model_config"], state["classes"], device)
+    # checkpoints from before model.render drew their streams on a black canvas
+    model = build_model({"render": "canvas", **state["model_config"]}, state["classes"], device)
     model.load_tunable_state_dict(state["model"])
     return model, state
 

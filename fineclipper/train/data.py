@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..masks.labels import mirror
-from ..model.render import render_landmarks, render_parsing
+from ..model.render import render_streams
 from ..shards import decode_sample, num_frames
 
 log = logging.getLogger("fineclipper")
@@ -48,7 +48,12 @@ class ClipTransform:
     """Sample, decode, augment and tensorise one raw shard sample.
 
     Streams come out as uint8 ``(T, 3, H, W)`` tensors (a quarter of the float size); the trainer
-    normalises them on its device with :func:`to_device`.
+    normalises them on its device with :func:`to_device`. The parsing and landmarks streams are drawn as
+    ``render`` says (:func:`fineclipper.model.render.render_streams`); with ``overlay`` they are drawn over
+    the frames as the frames stream gets them, after the colour jitter: the three encoders see one face, as
+    in the paper's Fig. 2 where one video feeds all three, and what the jitter teaches (the face's colours
+    do not matter) reaches the two encoders that see the face under the overlay too. The drawn colours
+    themselves are not jittered: a part's palette colour is what names it.
     """
 
     size: int
@@ -60,6 +65,7 @@ class ClipTransform:
     jitter: float = 0.3
     caption_tokenize: object = None  # caption pre-training: the caption tokenizer; None: no caption
     caption_source: str = "describe"  # describe: the description is the caption; dataset: the clip's own caption
+    render: str = "overlay"  # see fineclipper.model.config.RENDERS
 
     def __call__(self, raw: dict, rng: np.random.Generator) -> dict:
         import cv2
@@ -97,23 +103,21 @@ class ClipTransform:
 
         out = {"label": -1 if sample["label"] is None else sample["label"], "key": sample["key"]}  # -1: unlabelled
         t, s = len(idx), self.size
+        frames = np.stack([crop_image(sample["frames"][pos[i]]) for i in idx])  # the overlays' base too
+        if self.train and self.jitter:  # one call on the clip seen as a (T*H, W) image
+            frames = _jitter(frames.reshape(t * s, s, 3), brightness, contrast, saturation).reshape(t, s, s, 3)
         if "frames" in self.streams:
-            frames = np.stack([crop_image(sample["frames"][pos[i]]) for i in idx])
-            if self.train and self.jitter:  # one call on the clip seen as a (T*H, W) image
-                frames = _jitter(frames.reshape(t * s, s, 3), brightness, contrast, saturation).reshape(t, s, s, 3)
             out["frames"] = _to_tensor(frames)
+        maps = points = None
         if "parsing" in self.streams:
             maps = np.stack([crop_labels(sample["masks"][pos[i]]) for i in idx])
-            out["parsing"] = _to_tensor(render_parsing(maps.reshape(t * s, s)).reshape(t, s, s, 3))
         if "landmarks" in self.streams:
-            drawings = []
-            for i in idx:
-                xy = sample["landmarks"][pos[i], :, :2].astype(np.float32) * (w, h)
-                xy = (xy - (x0, y0)) * (self.size / cw, self.size / ch)
-                if flip:
-                    xy[:, 0] = self.size - 1 - xy[:, 0]
-                drawings.append(render_landmarks(xy, self.size))
-            out["landmarks"] = _to_tensor(np.stack(drawings))
+            points = sample["landmarks"][[pos[i] for i in idx], :, :2].astype(np.float32) * (w, h)
+            points = (points - (x0, y0)) * (s / cw, s / ch)
+            if flip:
+                points[..., 0] = s - 1 - points[..., 0]
+        for name, images in render_streams(self.render, frames, maps, points).items():
+            out[name] = _to_tensor(images)
         if self.tokenize is not None:
             out["description"] = self.tokenize([sample["description"]])[0]
         if self.caption_tokenize is not None:
@@ -126,7 +130,7 @@ class ClipTransform:
 
 
 def _jitter(frame: np.ndarray, brightness: float, contrast: float, saturation: float) -> np.ndarray:
-    """Colour jitter of a uint8 RGB image (frames only: masks and landmarks keep their colours)."""
+    """Colour jitter of a uint8 RGB image (the face frames; colours drawn over them later keep theirs)."""
     import cv2
 
     mean = float(frame.mean())

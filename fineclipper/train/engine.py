@@ -16,15 +16,17 @@ from .distributed import gather_batch
 
 def transform_for(model: FineCLIPER, train: bool, image_size: int | None, augment: dict | None = None,
                   captions: str | None = None) -> ClipTransform:
-    """The clip transform for a model; ``augment`` (the train.augment section) only matters in training;
-    ``captions`` (describe or dataset): caption pre-training's text (with describe, the description is the
-    caption, not also an input)."""
+    """The clip transform for a model, drawing its streams as its config's ``render`` says (a checkpoint
+    records it, so evaluation and prediction draw as training did); ``augment`` (the train.augment section)
+    only matters in training; ``captions`` (describe or dataset): caption pre-training's text (with
+    describe, the description is the caption, not also an input)."""
     size = image_size or model.clip.visual.image_size[0]
     tokenize = model.tokenize if model.cfg.descriptions and captions != "describe" else None
     extra = {"scale": tuple(augment["scale"]), "jitter": augment["jitter"]} if augment else {}
     if captions is not None:
         extra.update(caption_tokenize=model.tokenize, caption_source=captions)
-    return ClipTransform(size, model.cfg.num_frames, train, model.cfg.streams, tokenize, **extra)
+    return ClipTransform(size, model.cfg.num_frames, train, model.cfg.streams, tokenize, render=model.cfg.render,
+                         **extra)
 
 
 def autocast(device: torch.device):
