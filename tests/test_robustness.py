@@ -81,6 +81,8 @@ def test_an_undecodable_sample_names_its_shard_or_is_skipped(tmp_path):
     assert "cannot be decoded" in result.stderr.strip().splitlines()[-1]
     result = train(tmp_path / "skip", [good, bad], epochs=1, skip_bad_shards=True)
     assert result.returncode == 0 and "skipped (" in result.stderr
+    (record,) = [json.loads(line) for line in (tmp_path / "skip/metrics.jsonl").read_text().splitlines()]
+    assert record["batches_per_rank"] == [4]  # the skipped samples' places are taken: 8 clips, batches of 2
 
 
 def test_ranks_with_very_unequal_shards_take_equal_steps(tmp_path):

@@ -19,7 +19,16 @@ from fineclipper.masks.labels import LABEL_INDEX, PALETTE
 from fineclipper.model.config import RENDERS
 from fineclipper.model.render import PARSING_ALPHA
 from fineclipper.shards import make_sample
-from fineclipper.train.data import ClipTransform, make_loader, segment_indices, to_device
+from fineclipper.train.data import (
+    ClipTransform,
+    epoch_batches,
+    epoch_shares,
+    is_validation,
+    make_loader,
+    sample_keys,
+    segment_indices,
+    to_device,
+)
 from fineclipper.train.metrics import scores
 
 REPO = Path(__file__).resolve().parent.parent
@@ -222,9 +231,67 @@ def test_two_process_ddp_on_cpu(demo_run, tmp_path):
 def test_equal_batches_on_every_rank(demo_run):
     shards = sorted(str(p) for p in (demo_run / "shards/demo").glob("train-*.tar"))
     transform = ClipTransform(32, 4, True, ("frames",))
-    for subset in (shards[:1], shards):  # ranks that happen to see different data
-        loader = make_loader(subset, transform, 2, 0, train=True, batches_per_epoch=5)
-        assert sum(1 for _ in loader) == 5
+    clips = sum(len(sample_keys(s)) for s in shards)
+    for world in (2, 3, 5):  # ranks whose parts differ by a clip, and parts of a few clips
+        counts = {sum(1 for _ in make_loader(shards, transform, 2, 0, train=True, rank=r, world=world))
+                  for r in range(world)}
+        assert counts == {epoch_batches(clips, world, 2)}
+
+
+def test_epoch_shares_show_every_clip_once():
+    """Every split of a true epoch: each rank the same batches, every clip shown, fewer than 2 x ranks
+    twice (none with one process unless a lone clip would be left), only a rank's last batch partial and
+    never of one clip."""
+    keys = {f"train-{s:04d}.tar": [f"s{s}c{c}" for c in range(n)] for s, n in enumerate([7, 250, 1, 33, 250])}
+    clips = [k for shard_keys in keys.values() for k in shard_keys]  # 541: 541 % 4 == 1
+    for world, workers, batch in [(1, 0, 8), (1, 3, 8), (1, 2, 4), (1, 4, 1), (2, 2, 8), (3, 5, 4), (8, 4, 32),
+                                  (270, 0, 2), (541, 0, 1)]:
+        seen, batches = [], set()
+        for rank in range(world):
+            shares = epoch_shares(keys, 7, rank, world, workers, batch)
+            assert len(shares) == max(1, workers)
+            sizes = [sum(map(len, share.values())) for share in shares]
+            batches.add(sum(-(-n // batch) for n in sizes))
+            assert sum(n % batch != 0 for n in sizes) <= 1 and all(n % batch != 1 for n in sizes if batch > 1)
+            seen += [k for share in shares for shard_keys in share.values() for k in shard_keys]
+        assert batches == {epoch_batches(len(clips), world, batch)}
+        twice = len(seen) - len(clips)
+        assert set(seen) == set(clips) and twice < 2 * world
+        if world == 1:
+            assert twice == (batch > 1 and len(clips) % batch == 1)
+    with pytest.raises(ValueError, match="541 training clips for 542 processes"):
+        epoch_shares(keys, 7, 0, 542, 0, 1)
+
+
+def _epoch_keys(shards, keys, workers, epoch, rank=None, world=None) -> list[list[str]]:
+    """The keys of each batch of one training epoch, 10% held out, batches of 2."""
+    transform = ClipTransform(32, 4, True, ("frames",), jitter=0.0)
+    loader = make_loader(shards, transform, 2, workers, train=True, keys=keys, seed=epoch, rank=rank, world=world,
+                         select=lambda k: not is_validation(k, 10))
+    return [batch["key"] for batch in loader]
+
+
+def test_an_epoch_shows_every_training_clip_once(demo_run):
+    """On the demo's shards (10% held out): one process, with and without workers, every training clip
+    exactly once; two epochs, the same clips in another order; 2 ranks x 2 workers, equal batches and all
+    clips, a few of them twice."""
+    from fineclipper.train.main import readable_shards
+
+    shards = sorted(str(p) for p in (demo_run / "shards/demo").glob("train-*.tar"))
+    keys, _ = readable_shards(shards, False)
+    training = sorted(k for shard_keys in keys.values() for k in shard_keys if not is_validation(k, 10))
+    assert 6 <= len(training) < sum(map(len, keys.values())) and len(training) % 2 == 0  # no lone clip to pair
+    orders = []
+    for workers, epoch in [(0, 0), (0, 1), (2, 0)]:
+        batches = _epoch_keys(shards, keys, workers, epoch)
+        assert len(batches) == epoch_batches(len(training), 1, 2)
+        orders.append([k for batch in batches for k in batch])
+        assert sorted(orders[-1]) == training
+    assert orders[0] != orders[1]
+    ranks = [_epoch_keys(shards, keys, 2, 0, rank, 2) for rank in range(2)]
+    assert [len(batches) for batches in ranks] == [epoch_batches(len(training), 2, 2)] * 2
+    shown = [k for batches in ranks for batch in batches for k in batch]
+    assert sorted(set(shown)) == training and len(shown) - len(training) < 2 * 2
 
 
 # A second dataset with other class names in another order, a class with no test clip, a faceless test clip.
@@ -315,7 +382,7 @@ def test_two_epochs_draw_different_frames_of_a_clip(tmp_path):
     """64 stored frames, 16 segments: training takes a random frame of each segment, so epochs differ."""
     shard = _shard(tmp_path / "train-0000.tar", [_grey_clip("clip", 64)])
     transform = ClipTransform(16, 16, True, ("frames",), jitter=0.0, scale=(1.0, 1.0))
-    loader = make_loader([shard], transform, 1, 0, train=True, batches_per_epoch=1)
+    loader = make_loader([shard], transform, 1, 0, train=True)
     epochs = [_frame_numbers(batch) for _ in range(2) for batch in loader]
     assert len(epochs) == 2 and epochs[0] != epochs[1]
     for picks in epochs:
@@ -331,7 +398,7 @@ def test_batches_mix_classes_of_single_class_shards(tmp_path):
     shards = [_shard(tmp_path / f"train-{c:04d}.tar", [_grey_clip(f"c{c}_{i}", 2, label=c, size=8) for i in range(250)])
               for c in range(4)]
     transform = ClipTransform(8, 2, True, ("frames",), jitter=0.0)
-    batches = list(make_loader(shards, transform, 8, 0, train=True, batches_per_epoch=60))
+    batches = list(make_loader(shards, transform, 8, 0, train=True))
     single = sum(len(set(b["label"].tolist())) == 1 for b in batches)
     assert single <= 3, f"{single} of {len(batches)} batches hold one class"
 

@@ -1,12 +1,16 @@
 """The WebDataset pipeline: segment sampling, one spatial augmentation for all three streams, only the
-sampled frames decoded, split by node and worker, equal batches on every rank."""
+sampled frames decoded, true epochs (every training clip once) split by node and worker, equal batches on
+every rank."""
 
 from __future__ import annotations
 
 import glob
+import itertools
 import logging
 import random
+import tarfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,21 +219,85 @@ def interleave_shards(urls, streams: int, seed: int):
             active.pop(i)
 
 
-def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, workers: int, *, train: bool,
-                select=None, batches_per_epoch: int | None = None, seed: int = 0, skip_bad: bool = False):
-    """A WebLoader over ``shards``.
+def sample_keys(shard: str) -> list[str]:
+    """A shard's sample keys, in stored order, from its tar headers (no image is read)."""
+    with tarfile.open(shard) as tar:
+        return [name[: -len(".json")] for name in tar.getnames() if name.endswith(".json")]
 
-    Training: every worker of every rank draws shards at random with replacement, reads
-    ``INTERLEAVED_SHARDS`` of them at once and shuffles the samples, and each rank takes
-    ``batches_per_epoch`` batches per epoch, so every rank takes the same number of steps (DDP never
-    hangs). Evaluation: each shard once, split by worker, in order. ``select(key)`` filters samples. A
-    sample that cannot be decoded is an error naming its shard, or (``skip_bad``) a warning and skipped.
+
+def epoch_batches(clips: int, world: int, batch_size: int) -> int:
+    """Batches every rank takes in a training epoch of ``clips`` clips (see :func:`epoch_shares`)."""
+    return -(-clips // (world * batch_size))
+
+
+def epoch_shares(keys: dict[str, list[str]], seed: int, rank: int, world: int, workers: int,
+                 batch_size: int) -> list[dict[str, list[str]]]:
+    """What each DataLoader worker of ``rank`` reads in the training epoch of ``seed``: its shards, in the
+    epoch's shard order, each with the keys it takes from it (a key listed twice is shown twice).
+
+    The epoch's clips are the shards shuffled by ``seed``, each with its ``keys`` in order. Rank r takes
+    the r-th of ``world`` contiguous parts (their sizes differ by one at most), padded to one length by
+    repeating its own last clips, so every rank takes the same :func:`epoch_batches` batches (DDP never
+    hangs). That length is ceil(clips / world), plus one where it would leave a last batch of one clip while
+    batches are larger: a lone clip has no pair for the video-description InfoNCE, and under DDP that
+    loss's scale would get no gradient. Within a rank, the workers take contiguous runs of whole batches;
+    only the rank's last batch may be partial. So an epoch shows every clip, drops none and repeats fewer
+    than 2 x world (parts' last one or two); with one process none, or one when clips % batch_size == 1.
+    """
+    order = sorted(keys)
+    random.Random(seed).shuffle(order)
+    clips = [(shard, key) for shard in order for key in keys[shard]]
+    if len(clips) < world:
+        raise ValueError(f"{len(clips)} training clips for {world} processes: every rank needs one at least")
+    part = clips[rank * len(clips) // world:(rank + 1) * len(clips) // world]
+    length = -(-len(clips) // world)
+    length += int(batch_size > 1 and length % batch_size == 1)
+    missing = length - len(part)
+    part += part[len(part) - missing:]
+    batches, slots = epoch_batches(len(clips), world, batch_size), max(1, workers)
+    ends = list(itertools.accumulate(batches // slots + (w < batches % slots) for w in range(slots)))
+    shares = []
+    for start, end in zip([0, *ends[:-1]], ends):
+        share = {}
+        for shard, key in part[start * batch_size:end * batch_size]:
+            share.setdefault(shard, []).append(key)
+        shares.append(share)
+    return shares
+
+
+def shared_samples(share: dict[str, list[str]], seed: int):
+    """The raw samples of a worker's ``share`` (see :func:`epoch_shares`), its shards read
+    ``INTERLEAVED_SHARDS`` at once; a key listed twice comes twice, a key not found is an error."""
+    wanted = Counter((shard, key) for shard, keys in share.items() for key in keys)
+    for raw in interleave_shards(share, INTERLEAVED_SHARDS, seed):
+        for _ in range(wanted.pop((raw["__url__"], raw["__key__"]), 0)):
+            yield raw
+    if wanted:
+        (shard, key), *_ = wanted
+        raise ValueError(f"{shard}: sample {key} is listed but not in the shard ({len(wanted)} such samples)")
+
+
+def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, workers: int, *, train: bool,
+                select=None, keys: dict[str, list[str]] | None = None, seed: int = 0, skip_bad: bool = False,
+                rank: int | None = None, world: int | None = None):
+    """A WebLoader over ``shards``; ``rank`` and ``world`` default to torch.distributed's (one process: 0, 1).
+
+    Training: one epoch, every clip once (but a few, see :func:`epoch_shares`): the shards' ``keys`` that
+    ``select`` keeps (listed from the tar headers when ``keys`` is None) are split over the ranks and
+    workers, the shard order reshuffled by ``seed``; each worker reads the shards of its clips
+    ``INTERLEAVED_SHARDS`` at once (passing over other workers' samples undecoded) and shuffles its
+    samples, and every rank takes :func:`epoch_batches` batches. Evaluation: each shard once,
+    split by worker, in order; ``select(key)`` filters samples. A sample that cannot be decoded is an
+    error naming its shard, or (``skip_bad``) a warning and skipped; in training the worker then shows its
+    last decoded clip once more in its place, so the batch counts hold.
     """
     import webdataset as wds
 
     if not shards:
         raise ValueError("no shards to read: check the shard patterns and groups")
-    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    distributed = torch.distributed.is_initialized()
+    rank = rank if rank is not None else torch.distributed.get_rank() if distributed else 0
+    world = world if world is not None else torch.distributed.get_world_size() if distributed else 1
 
     def worker_id():
         info = torch.utils.data.get_worker_info()
@@ -250,21 +318,33 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
             return None
 
     apply.calls = apply.skipped = 0
-    chosen = [wds.select(lambda raw: select(raw["__key__"]))] if select is not None else []
+
+    def decoded_in_full(raws):
+        """Decoded samples, as many as ``raws``: each skipped one is made up for by the last decoded one."""
+        last, owed = None, 0
+        for raw in raws:
+            sample = apply(raw)
+            if sample is None:
+                owed += 1
+            else:
+                last = sample
+                yield sample
+        if owed and last is None:
+            raise ValueError(f"none of the {owed} samples this worker read could be decoded (see the warnings)")
+        yield from [last] * owed
+
     if train:
-        # Every rank and worker draws shards at random (with replacement): no split needed.
+        listed = keys if keys is not None else {shard: sample_keys(shard) for shard in shards}
+        kept = {shard: [k for k in listed[shard] if select is None or select(k)] for shard in shards}
+        shares = epoch_shares(kept, seed, rank, world, workers, batch_size)
         dataset = wds.DataPipeline(
-            wds.ResampledShards(shards, seed=seed + rank, deterministic=True, empty_check=False),
-            lambda urls: interleave_shards((u["url"] for u in urls), INTERLEAVED_SHARDS,
-                                           seed * 1000 + rank * 100 + worker_id()),
-            *chosen, wds.shuffle(SHUFFLE_BUFFER, seed=seed + rank), wds.map(apply), wds.select(_decoded),
-            wds.batched(batch_size, collation_fn=collate, partial=False))
+            lambda: shared_samples(shares[worker_id()], seed * 1000 + rank * 100 + worker_id()),
+            wds.shuffle(SHUFFLE_BUFFER, seed=seed + rank), decoded_in_full,
+            wds.batched(batch_size, collation_fn=collate, partial=True))
     else:
         # Evaluation runs in one process (rank 0) that reads every shard once: no split across nodes.
+        chosen = [wds.select(lambda raw: select(raw["__key__"]))] if select is not None else []
         dataset = wds.DataPipeline(wds.SimpleShardList(shards), wds.split_by_worker, wds.tarfile_to_samples(),
                                    *chosen, wds.map(apply), wds.select(_decoded),
                                    wds.batched(batch_size, collation_fn=collate, partial=True))
-    loader = wds.WebLoader(dataset, batch_size=None, num_workers=workers)
-    if train:
-        loader = loader.with_epoch(batches_per_epoch)
-    return loader
+    return wds.WebLoader(dataset, batch_size=None, num_workers=workers)

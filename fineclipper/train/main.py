@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tarfile
 from pathlib import Path
@@ -21,20 +20,20 @@ from ..config import load_config
 from ..errors import json_argument, run_command
 from ..io import write_json
 from .checkpoint import build_model, checkpoint_state, load_checkpoint, save_checkpoint
-from .data import expand_shards, is_validation, make_loader, shard_group
+from .data import epoch_batches, expand_shards, is_validation, make_loader, shard_group
 from .distributed import barrier, cleanup, setup_distributed, wrap_ddp
 from .engine import optimiser_and_schedule, train_one_epoch, transform_for, validate, validate_captions
 
 
 def readable_shards(shards: list[str], skip_bad: bool, need_labels: bool = True,
-                    need_captions: bool = False) -> tuple[list[str], list[str], list[str]]:
-    """The shards whose tar headers read to the end, their sample keys (no image is decoded), and the
-    shards skipped. A truncated or unreadable shard is an error naming it, or (``skip_bad``) a warning.
+                    need_captions: bool = False) -> tuple[dict[str, list[str]], list[str]]:
+    """The shards whose tar headers read to the end, each with its sample keys (no image is decoded), and
+    the shards skipped. A truncated or unreadable shard is an error naming it, or (``skip_bad``) a warning.
     ``need_labels``: an unlabelled sample is an error; ``need_captions``: only samples with a caption of
     their own are listed (the others are counted and left out)."""
     from ..shards import CAPTION_FIELD
 
-    good, keys, skipped = [], [], []
+    keys, skipped = {}, []
     uncaptioned = 0
     for shard in shards:
         try:
@@ -57,12 +56,11 @@ def readable_shards(shards: list[str], skip_bad: bool, need_labels: bool = True,
             raise ValueError(f"{shard}: {len(unlabelled)} samples have no label (an unlabelled dataset, e.g. "
                              f"{sorted(unlabelled)[0]}): training needs labels; use `fineclipper predict` or the "
                              "workflow's predict target")
-        good.append(shard)
-        keys.extend(sorted(samples))
+        keys[shard] = sorted(samples)
     if uncaptioned:
         print(f"{uncaptioned} clips have no caption of their own: caption pre-training leaves them out",
               file=sys.stderr)
-    return good, keys, skipped
+    return keys, skipped
 
 
 def stage_versions(shards: list[str]) -> dict:
@@ -109,15 +107,15 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     all_shards = expand_shards(shards)
     groups = sorted({shard_group(p) for p in all_shards} - set(test_groups))
     captions = cfg["captions"] if cfg["objective"] == "captions" else None
-    train_shards, keys, skipped = readable_shards([p for p in all_shards if shard_group(p) in groups],
-                                                  cfg["skip_bad_shards"], need_labels=captions is None,
-                                                  need_captions=captions == "dataset")
-    listed = set(keys)
-    val_keys = [k for k in keys if is_validation(k, cfg["val_percent"])]
-    n_train = len(keys) - len(val_keys)
+    keys, skipped = readable_shards([p for p in all_shards if shard_group(p) in groups], cfg["skip_bad_shards"],
+                                    need_labels=captions is None, need_captions=captions == "dataset")
+    train_shards = list(keys)
+    listed = {k for shard_keys in keys.values() for k in shard_keys}
+    val_keys = [k for k in listed if is_validation(k, cfg["val_percent"])]
+    n_train = len(listed) - len(val_keys)
     if n_train == 0:
         raise ValueError(f"no training samples in groups {groups} of {shards}")
-    steps = math.ceil(n_train / (cfg["batch_size"] * world))
+    steps = epoch_batches(n_train, world, cfg["batch_size"])
     recorded = {**(preprocessing or {}), "stage_versions": stage_versions(train_shards)}
 
     model = build_model(cfg["model"], classes, device)
@@ -138,11 +136,10 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     train_tf = transform_for(model, True, cfg["image_size"], cfg["augment"], captions)
 
     def epoch_loader(epoch: int):
-        """This epoch's batches, drawn from the seed and the epoch alone: a resumed run sees what an
-        uninterrupted one would have seen."""
-        return make_loader(train_shards, train_tf, cfg["batch_size"], cfg["workers"], train=True,
-                           select=lambda k: k in listed and not is_validation(k, cfg["val_percent"]),
-                           batches_per_epoch=steps,
+        """This epoch's batches, every training clip once, in an order drawn from the seed and the epoch
+        alone: a resumed run sees what an uninterrupted one would have seen."""
+        return make_loader(train_shards, train_tf, cfg["batch_size"], cfg["workers"], train=True, keys=keys,
+                           select=lambda k: not is_validation(k, cfg["val_percent"]),
                            seed=cfg["seed"] * 1000 + epoch, skip_bad=cfg["skip_bad_shards"])
 
     val_loader = make_loader(train_shards, transform_for(model, False, cfg["image_size"], None, captions),
