@@ -99,7 +99,7 @@ def paper_rows(paper: str | Path, dataset: str) -> tuple[list[dict], list[dict],
     data = yaml.safe_load(Path(paper).read_text())
     rows = [{**{k: r.get(k) for k in PAPER_KEYS}, **r[dataset]}
             for r in data["results"] if isinstance(r.get(dataset), dict) and r.get("setting") != "zero-shot"]
-    table3 = [{**{k: r.get(k) for k in (*PAPER_KEYS, "captions", "pretraining")},
+    table3 = [{**{k: r.get(k) for k in (*PAPER_KEYS, "backbone_as_stated", "captions", "pretraining")},
                "on": {d: r[d] for d in TABLE3_DATASETS if isinstance(r.get(d), dict)}}
               for r in data["results"] if r.get("setting") == "zero-shot"]
     return rows, table3, data.get("sources", {})

@@ -198,7 +198,8 @@ def table3_section(summary: dict) -> str:
         kinds.append("")
     for r in summary["paper_table3"]:
         pretraining = r.get("pretraining") or f"{r.get('train_on')} ({r.get('captions')} caption)"
-        rows.append([f"{html.escape(r['method'])} ({cite(summary, r)})", html.escape(r.get("backbone") or ""),
+        backbone = r.get("backbone") or r.get("backbone_as_stated") or ""
+        rows.append([f"{html.escape(r['method'])} ({cite(summary, r)})", html.escape(backbone),
                      html.escape(str(pretraining)), *[c for d in columns for c in figure_cell(r["on"].get(d))]])
         kinds.append("paper")
     header = ["method", "backbone", "pre-training dataset"] + [f"{d} {m} %" for d in columns for m in ("UAR", "WAR")]
