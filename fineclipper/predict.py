@@ -2,7 +2,8 @@
 
 The four stages (frames, landmarks, masks, describe) run in-process with the settings the checkpoint
 recorded from its training shards, then the model; a clip that cannot be used gets a row with its reason.
-An argument is a video file, a folder of frame images (one clip), or a folder of videos (each a clip).
+An argument is a video file, a folder of frame images (one clip), or a folder of videos (each a clip; see
+:func:`expand_folder`); every argument and every file skipped gets a row.
 """
 
 from __future__ import annotations
@@ -19,26 +20,70 @@ from .datasets.manifest import sanitize_id
 from .video import IMAGE_SUFFIXES
 
 log = logging.getLogger("fineclipper")
-#: What a folder's files must end in to be taken as videos, one clip each.
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 STAGES = ("frames", "landmarks", "masks", "describe")
 
 
+def unreadable_video(path: Path) -> str | None:
+    """None when FFmpeg finds a video stream in the file (any container it reads: .mp4, .ts, .3gp, ...,
+    whatever the name ends in); else why it is not a video."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return None if container.streams.video else "no video stream in it"
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
+        return f"not a video FFmpeg can read ({type(e).__name__})"
+
+
+def expand_folder(folder: Path) -> list[tuple[Path, str | None]]:
+    """A folder argument as (path, None) clips and (path, reason) skipped files. The rule: a folder that
+    holds videos is a folder of clips, one per video, every other file in it skipped; a folder that holds
+    images and no video is one frame-folder clip (its other files skipped); a folder with neither is one
+    failed clip. Subfolders and hidden files are skipped, never read."""
+    files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    images = [p for p in files if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    why_not_video = {p: unreadable_video(p) for p in files if p.is_file() and p not in images}
+    videos = [p for p, why in why_not_video.items() if why is None]
+
+    def skipped(path: Path, beside: str) -> tuple[Path, str]:
+        if path.is_dir():
+            return path, f"a folder inside {folder.name}: not read"
+        if path in images:
+            return path, f"an image beside the videos of {folder.name} (a cover or thumbnail?): not a clip"
+        return path, f"{why_not_video[path]}; {beside}"
+
+    if videos:
+        return [(p, None) if p in videos else skipped(p, "not a clip") for p in files]
+    if images:
+        return [(folder, None)] + [skipped(p, f"not an image of the frame folder {folder.name}")
+                                   for p in files if p not in images]
+    return [(folder, None)]  # nothing usable: the clip fails with the frames stage's reason
+
+
+def unique_id(name: str, seen: dict[str, int]) -> str:
+    """A clip id from any name: Unicode letters and digits kept (:func:`sanitize_id`), a name with none
+    becomes ``clip``, repeats are numbered (``name_2``, ...)."""
+    try:
+        key = sanitize_id(name)
+    except ValueError:
+        key = "clip"
+    seen[key] = seen.get(key, 0) + 1
+    return key if seen[key] == 1 else f"{key}_{seen[key]}"
+
+
 def clip_sources(paths: list[str]) -> list[dict]:
-    """One manifest-like row per clip: a video file, a frame folder, or each video of a folder. A path
-    that does not exist is still a row (it fails with its reason); ids are made unique."""
-    sources: list[Path] = []
+    """One manifest-like row per clip, and one per skipped file (with ``skipped``: why), in argument order:
+    a file argument is a clip (one that is no video fails later with its reason, as does a path that does
+    not exist); a folder expands by :func:`expand_folder`. Ids are unique."""
+    entries: list[tuple[Path, str | None]] = []
     for path in map(Path, paths):
-        if path.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
-            sources += sorted(p for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-        else:
-            sources.append(path)
+        entries += expand_folder(path) if path.is_dir() else [(path, None)]
     rows, seen = [], {}
-    for source in sources:
-        key = sanitize_id(source.stem if source.suffix.lower() in VIDEO_SUFFIXES else source.name)
-        seen[key] = seen.get(key, 0) + 1
-        rows.append({"id": key if seen[key] == 1 else f"{key}_{seen[key]}", "source": str(source), "label": None,
-                     "label_name": None, "group": "predict", "dataset": "predict", "num_frames": -1})
+    for source, skipped in entries:
+        name = source.name if source.is_dir() else source.stem
+        row = {"id": unique_id(name, seen), "source": str(source), "label": None, "label_name": None,
+               "group": "predict", "dataset": "predict", "num_frames": -1}
+        rows.append({**row, "skipped": skipped} if skipped else row)
     return rows
 
 
@@ -133,7 +178,8 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
               file=sys.stderr)
     preprocessor = Preprocessor(state, checkpoint)
     transform = transform_for(model, False, state["train_config"].get("image_size"))
-    rows = clip_sources(paths)
+    entries = clip_sources(paths)
+    rows = [e for e in entries if "skipped" not in e]
     results, timings = {}, {"preprocessing_s": 0.0, "model_s": 0.0, "clips": len(rows)}
     bar = tqdm(total=len(rows), desc="predict", unit="clip", disable=not progress, file=sys.stderr)
     for start in range(0, len(rows), batch_size):
@@ -156,7 +202,10 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
         timings["model_s"] += time.perf_counter() - middle
         bar.update(len(batch))
     bar.close()
-    return [{**results[row["id"]], "source": row["source"]} for row in rows], timings
+    for e in entries:
+        if "skipped" in e:
+            results[e["id"]] = failure_row(e["id"], e["skipped"], status="skipped", vocabulary=vocabulary)
+    return [{**results[e["id"]], "source": e["source"]} for e in entries], timings
 
 
 def print_predictions(rows: list[dict]) -> None:
@@ -164,7 +213,7 @@ def print_predictions(rows: list[dict]) -> None:
         if r["status"] == "ok":
             print(f"{r['id']}: {r['top']} | {r['description']}")
         else:
-            print(f"{r['id']}: no prediction ({r['reason']})")
+            print(f"{r['id']}: {'skipped' if r['status'] == 'skipped' else 'no prediction'} ({r['reason']})")
 
 
 def check_options(args) -> None:
@@ -194,9 +243,9 @@ def run_predict(args) -> None:
     rows, timings = predict_clips(args.checkpoint, args.videos, args.top_k, args.sheet, args.batch_size,
                                   classes=classes)
     print_predictions(rows)
-    ok = sum(r["status"] == "ok" for r in rows)
-    print(f"{ok} of {len(rows)} clips predicted; preprocessing {timings['preprocessing_s']:.1f} s, "
-          f"model {timings['model_s']:.1f} s", file=sys.stderr)
+    ok, skipped = (sum(r["status"] == status for r in rows) for status in ("ok", "skipped"))
+    print(f"{ok} of {timings['clips']} clips predicted" + (f", {skipped} files skipped" if skipped else "")
+          + f"; preprocessing {timings['preprocessing_s']:.1f} s, model {timings['model_s']:.1f} s", file=sys.stderr)
     if args.out:
         write_predictions(args.out, rows)
         print(f"wrote {args.out}", file=sys.stderr)

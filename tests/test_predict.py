@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -159,3 +160,48 @@ def test_a_bad_checkpoint_or_option_is_one_line_before_any_clip(demo_run, tmp_pa
         assert result.returncode == 2 and len(lines) == 1 and message in lines[0], (args, result.stderr)
         assert lines[0].startswith("fineclipper predict: error: ")
         assert not result.stdout and not (tmp_path / "sheets").exists()  # no clip was processed
+
+
+def test_a_mixed_bag_gets_one_row_per_argument_and_skipped_file(demo_run, tmp_path):
+    """What a user's folder holds: a sideways phone clip, an empty folder, a folder of two videos (one an
+    MPEG-TS without a known extension) with a thumbnail and notes, names in other scripts, a frame folder:
+    every argument and every file skipped is a row, nothing about a name stops the run, and the sideways
+    clip gets the upright one's prediction."""
+    import shutil
+
+    from media import frame_folder, rotation_tagged
+
+    from fineclipper.video import read_clip
+
+    videos = demo_run / "results/demo/videos"
+    frames = np.stack(read_clip(videos / "happiness_000.mp4", 100).frames)
+    rotation_tagged(tmp_path / "日本.mp4", frames, 270)
+    (tmp_path / "empty").mkdir()
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    shutil.copy(videos / "surprise_000.mp4", clips / "été 1.mp4")
+    with av.open(str(videos / "anger_000.mp4")) as source, \
+            av.open(str(clips / "stream.bin"), "w", format="mpegts") as ts:
+        video = source.streams.video[0]
+        stream = ts.add_stream_from_template(video)
+        for packet in source.demux(video):
+            if packet.dts is not None:
+                packet.stream = stream
+                ts.mux(packet)
+    frame_folder(tmp_path / "thumbs", frames[:1])
+    shutil.copy(tmp_path / "thumbs" / "00000.jpg", clips / "cover.jpg")
+    (clips / "notes.txt").write_text("shot on a phone\n")
+    frame_folder(tmp_path / "frames", list(frames))
+    args = [str(tmp_path / "日本.mp4"), str(tmp_path / "empty"), str(clips), str(tmp_path / "frames"),
+            str(videos / "happiness_000.mp4")]
+    result = predict_cli(demo_run, *args, "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {r["id"]: r for r in read_csv(tmp_path / "p.csv")}
+    assert list(rows) == ["日本", "empty", "cover", "notes", "stream", "été_1", "frames", "happiness_000"]
+    assert {k: r["status"] for k, r in rows.items()} == {
+        "日本": "ok", "empty": "failed", "cover": "skipped", "notes": "skipped", "stream": "ok", "été_1": "ok",
+        "frames": "ok", "happiness_000": "ok"}
+    assert "thumbnail" in rows["cover"]["reason"] and "not a video FFmpeg can read" in rows["notes"]["reason"]
+    assert rows["日本"]["predicted"] == rows["happiness_000"]["predicted"] == rows["frames"]["predicted"]
+    assert "5 of 6 clips predicted, 2 files skipped" in result.stderr
+    print(result.stdout)

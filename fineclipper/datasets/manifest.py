@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections import Counter, defaultdict
 
 MANIFEST_FIELDS = ("id", "source", "label", "label_name", "group", "dataset", "num_frames")
-_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_UNSAFE = re.compile(r"[^\w-]+")  # \w: letters and digits of any script, and _
 _GROUP = re.compile(r"^[A-Za-z0-9]+$")
 
 
@@ -16,8 +17,10 @@ class AnnotationError(ValueError):
 
 
 def sanitize_id(raw: str) -> str:
-    """Turn a path-like clip name into a WebDataset-safe key (no dots, no slashes)."""
-    key = _UNSAFE.sub("_", raw).strip("_")
+    """Turn a path-like clip name into a WebDataset-safe key (no dots, no slashes): letters and digits of any
+    script are kept (NFC-normalised, so the same name typed on any system gives the same id), every other
+    run of characters becomes ``_``."""
+    key = _UNSAFE.sub("_", unicodedata.normalize("NFC", raw)).strip("_")
     if not key:
         raise ValueError(f"clip name {raw!r} has no usable characters for an id")
     return key
