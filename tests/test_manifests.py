@@ -177,6 +177,8 @@ def test_chunk_plan_never_mixes_groups():
 def test_sanitize_id():
     assert sanitize_id("Action/Happy/0015") == "Action_Happy_0015"
     assert sanitize_id("a.b c") == "a_b_c"
+    assert sanitize_id("日本") == "日本" and sanitize_id("été 1") == "été_1"  # letters of any script kept
+    assert sanitize_id("e\u0301te\u0301") == sanitize_id("\u00e9t\u00e9") == "\u00e9t\u00e9"  # NFD names (macOS) too
 
 
 def test_repeated_ids_of_rows_without_lines_are_counted():
