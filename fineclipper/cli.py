@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -66,7 +65,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
         if shown >= args.count:
             break
     if not shown:
-        sys.exit(f"{args.shard}: no sample" + (f" with key {args.key!r}" if args.key else ""))
+        raise ValueError(f"{args.shard}: no sample" + (f" with key {args.key!r}" if args.key else ""))
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
