@@ -8,6 +8,7 @@ import os
 from snakemake.utils import min_version
 
 from fineclipper.config import validate_config
+from fineclipper.workflow import check_sources
 
 min_version("9.0")
 
@@ -46,6 +47,13 @@ include: "rules/train.smk"
 include: "rules/predict.smk"
 
 
+# Before the first job, not at parse time (a dry run, --dag and the tests plan configs whose data is
+# elsewhere): the sources of every dataset whose frames jobs are about to run must be there.
+onstart:
+    for _name in sorted({job.wildcards.dataset for job in workflow.dag.needrun_jobs() if job.rule.name == "frames"}):
+        check_sources(DATASETS[_name])
+
+
 rule all:
     input:
         shard_paths(PRIMARY),
@@ -57,6 +65,7 @@ rule all:
 rule shards:
     input:
         shard_paths(PRIMARY),
+        summary_path(PRIMARY.name),
 
 
 rule predict:

@@ -157,6 +157,8 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
     """Prediction rows for the clips at ``paths`` (see :mod:`fineclipper.train.predictions`) and timings.
     ``classes``: score these class names (through the checkpoint's label-text templates) instead of the
     ones it was trained with; each row's ``vocabulary`` says which (``trained`` or ``open``)."""
+    import json
+
     import torch
     from tqdm import tqdm
 
@@ -166,6 +168,7 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
     from .train.data import collate
     from .train.engine import predict, transform_for
     from .train.predictions import failure_row, prediction_row
+    from .video import describe_frames
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, state = load_trained(checkpoint, device)
@@ -191,8 +194,11 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
             inputs = [collate([transform(raw, np.random.default_rng(0))]) for raw in samples]
             _, _, keys, _, probs = predict(model, inputs, device)
             for raw, key, p in zip(samples, keys, probs):
+                meta = json.loads(raw["json"])
                 results[key] = prediction_row(model.class_names, key, p, top_k, description=raw["desc.txt"].decode(),
-                                              vocabulary=vocabulary)
+                                              vocabulary=vocabulary, frames=describe_frames(
+                                                  len(meta["frame_indices"]), meta["frames_declared"],
+                                                  meta["frames_decoded"]))
                 if sheet:
                     contact_sheet(decode_sample(raw), Path(sheet) / f"{key}.png",
                                   probabilities=dict(zip(model.class_names, p)), render=model.cfg.render)

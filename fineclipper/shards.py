@@ -13,7 +13,10 @@ the first dot). Fields:
 ``cls``            label index, ASCII digits; absent for a clip of an unlabelled dataset
 ``json``           metadata: dataset, id, label, label_name, group, chunk, source, fps,
                    total_frames, frame_indices, boxes, face_detected, face_found,
-                   unreadable_frames, landmarks_detected, detection_rate, width, height,
+                   unreadable_frames, frames_declared (frames the source says it holds),
+                   frames_decoded (of those, the ones that decode), partial (fewer decode than
+                   declared: a truncated file, a broken frame image), landmarks_detected,
+                   detection_rate, width, height,
                    rotation (degrees clockwise that turned the source's frames upright),
                    description_backend, description_provenance, removed_words, mask_info,
                    stage_versions

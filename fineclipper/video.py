@@ -23,6 +23,25 @@ class Clip:
     unreadable: int = 0  # frames that could not be decoded, skipped
     jpegs: list[bytes | None] | None = None  # a frame file's bytes, kept as they are (see ``read_clip``)
     rotation: int = 0  # degrees clockwise that turned the stored frames upright (see ``read_clip``)
+    #: frames the source says it holds: a folder's images; a video's frame count in its header, else its
+    #: duration times its frame rate (never fewer than it holds)
+    declared: int = 0
+
+    @property
+    def decoded(self) -> int:
+        """Frames of the source that decode (of a folder, only the kept images are read and can fail)."""
+        return self.declared - self.unreadable
+
+    @property
+    def partial(self) -> bool:
+        """Fewer frames decode than the source declares: the clip is what was left of it."""
+        return self.unreadable > 0
+
+
+def describe_frames(used: int, declared: int, decoded: int) -> str:
+    """``"11 of 24 (partial: 13 could not be decoded)"``: the frames a clip keeps of those its source declares."""
+    note = f"{used} of {declared}"
+    return note + (f" (partial: {declared - decoded} could not be decoded)" if decoded < declared else "")
 
 
 def uniform_indices(total: int, keep: int) -> list[int]:
@@ -120,14 +139,15 @@ def _read_folder(folder: Path, keep: int, reuse_jpeg_size: int | None = None) ->
     if not frames:
         raise VideoError(f"no decodable frame image in {folder} ({len(kept)} of its {len(files)} images tried)")
     return Clip(frames, indices, len(files), fps=0.0, unreadable=len(kept) - len(frames), jpegs=jpegs,
-                rotation=rotations[0])
+                rotation=rotations[0], declared=len(files))
 
 
 def _read_video(path: Path, keep: int) -> Clip:
     """The kept frames of a video file, holding no other frame in memory: one pass counts the packets
     (no decoding), the second decodes and converts only the kept frames. Packets that cannot be decoded
-    are skipped, and frames the header lists but the file does not hold (a truncated file) are counted
-    as unreadable. Frames are turned upright as the container's display matrix (a phone's rotation tag) says."""
+    are skipped, and frames the header lists (or its duration holds) but the file does not (a truncated
+    file) are counted as unreadable. Frames are turned upright as the container's display matrix (a phone's
+    rotation tag) says."""
     import av
 
     if path.stat().st_size == 0:
@@ -138,7 +158,9 @@ def _read_video(path: Path, keep: int) -> Clip:
             if not container.streams.video:
                 raise VideoError(f"no video stream in {path}")
             stream = container.streams.video[0]
-            fps, expected = float(stream.average_rate or 0.0), stream.frames  # 0 when the header does not say
+            fps, listed = float(stream.average_rate or 0.0), stream.frames  # 0 when the header does not say
+            duration = (float(stream.duration * stream.time_base) if stream.duration and stream.time_base
+                        else (container.duration or 0) / av.time_base)
             total = sum(1 for packet in container.demux(stream) if packet.size)
         wanted = set(uniform_indices(total, keep))
         with av.open(str(path)) as container:
@@ -162,8 +184,9 @@ def _read_video(path: Path, keep: int) -> Clip:
         bad_packets += 1  # the demuxer gave up part-way: keep what was decoded
     if not frames:
         raise VideoError(f"no decodable frames in {path}")
-    return Clip(frames, indices, seen, fps, unreadable=max(bad_packets, expected - seen, len(wanted) - len(frames)),
-                rotation=rotation)
+    declared = max(listed or int(duration * fps + 1e-6), seen)  # no count in the header: whole frames of its duration
+    return Clip(frames, indices, seen, fps, unreadable=max(bad_packets, declared - seen, len(wanted) - len(frames)),
+                rotation=rotation, declared=declared)
 
 
 def read_clip(source: str | Path, keep: int, reuse_jpeg_size: int | None = None) -> Clip:
@@ -173,8 +196,9 @@ def read_clip(source: str | Path, keep: int, reuse_jpeg_size: int | None = None)
     orientation are applied; ``Clip.rotation`` records the degrees clockwise it took (a folder: its first
     kept image's). With ``reuse_jpeg_size``, a frame file that is already a complete, upright JPEG of that
     size is not decoded: its bytes come in ``Clip.jpegs`` (and ``Clip.frames`` holds None there). Frames
-    that cannot be decoded are skipped and counted (``Clip.unreadable``); raises :class:`VideoError` with
-    the reason for a missing or empty source, or one of which nothing decodes.
+    that cannot be decoded are skipped and counted (``Clip.unreadable``; ``Clip.declared`` and
+    ``Clip.decoded`` say how much of the source the clip holds, ``Clip.partial`` whether some is missing);
+    raises :class:`VideoError` with the reason for a missing or empty source, or one of which nothing decodes.
     """
     path = Path(source)
     if not path.exists():

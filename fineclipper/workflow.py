@@ -8,12 +8,15 @@ trained model is evaluated on.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .config import dataset_config_path, load_config, merge, validate_config
 from .datasets import AnnotationError, build_manifest, class_names, plan_chunks, plan_runs
 from .errors import ConfigError
 from .io import write_json_if_changed
+from .video import uniform_indices
 
 OUTPUT_ROOTS = ("results", "shards", "logs")
 
@@ -65,6 +68,35 @@ class DatasetPlan:
     def captions_path(self, chunk: str) -> str:
         """Where a chunk's own captions are written (pack reads them)."""
         return f"{self.config['results']}/{self.name}/captions/{chunk}.json"
+
+
+#: How many of a dataset's sources :func:`check_sources` looks for, spread over its list.
+SOURCE_SAMPLE = 20
+
+
+def check_sources(plan: DatasetPlan) -> None:
+    """That a dataset's sources are where its config says, before a job reads them: a ``dataset.root`` that
+    does not exist, or one under which none of a sample of the listed sources exists, is a
+    :class:`ConfigError` naming the root and a path looked for; some of the sample missing is a warning
+    (stderr), and their clips fail. The demo's videos are made by a rule: it has nothing to check."""
+    if plan.format == "demo":
+        return
+    rows = [row for members in plan.chunks.values() for row in members]
+    sample = [rows[i]["source"] for i in uniform_indices(len(rows), SOURCE_SAMPLE)]
+    missing = [source for source in sample if not Path(source).exists()]
+    root = plan.config["dataset"].get("root")
+    under = (f"dataset.root {root}" if root else
+             f"{Path(plan.config['dataset']['annotations']).parent} (dataset.root unset: the table's folder)")
+    fix = f"set dataset.root to your copy of {plan.name}'s data"
+    if root and not Path(root).is_dir():
+        raise ConfigError(f"dataset {plan.name}: dataset.root {root} is not a folder (looked for e.g. "
+                          f"{missing[0] if missing else root}); {fix}")
+    if sample and len(missing) == len(sample):
+        raise ConfigError(f"dataset {plan.name}: none of {len(sample)} sources looked for exists under {under} "
+                          f"(e.g. {missing[0]}); {fix}")
+    if missing:
+        print(f"warning: dataset {plan.name}: {len(missing)} of {len(sample)} sources looked for are missing "
+              f"(e.g. {missing[0]}); their clips will fail", file=sys.stderr)
 
 
 #: How a trained model is scored on another dataset's test clips, by its training objective: a

@@ -103,6 +103,12 @@ def test_every_video_is_in_a_shard_or_a_failures_table(run):
             assert re.search(reason, failed[vid]["reason"]) and failed[vid]["stage"] in ("frames", "landmarks")
     summary = json.loads((workdir / "results" / "mini" / "summary.json").read_text())
     assert summary["videos"] == len(CLIPS) and summary["packed"] == 4 and summary["failed"] == 6
+    # Reasons count by kind (two clips fail to decode, each its own path in the failures table).
+    assert summary["failure_reasons"]["frames: cannot decode <source>"] == 2
+    assert summary["failure_reasons"]["frames: missing source"] == 1 and summary["partial_clips"] == 0
+    output = run[1].stdout + run[1].stderr
+    assert "warning (failures.strict: false): 60.0% of videos failed, more than max_failed_fraction 5.0%" in output
+    assert "warning: dataset mini: 1 of 10 sources looked for are missing" in output
 
 
 def test_samples_hold_every_stream(run):
@@ -251,3 +257,4 @@ def test_strict_failures_stop_the_run(run, tmp_path):
     result = snakemake(workdir, "--cores", "1", "all", configs=("config.yaml", "strict.yaml"), check=False)
     assert result.returncode and "60.0% of videos failed" in result.stdout + result.stderr
     assert not (workdir / "results/mini/summary.json").exists() and (run[0] / "results/mini/summary.json").exists()
+    assert planned_jobs(snakemake(workdir, "-n", "shards")) == {"summary": 1, "shards": 1}  # it writes one too

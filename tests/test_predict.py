@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,16 +61,30 @@ def test_predict_on_the_test_videos_agrees_with_the_evaluation(demo_run, tmp_pat
 
 
 def test_an_unusable_clip_is_a_row_with_its_reason(demo_run, tmp_path):
+    """A clip that cannot be used is a row with its reason; one cut short is predicted from what is left, and
+    its row says how much that is."""
+    from fineclipper.datasets.demo import write_video
+    from fineclipper.video import read_clip
+
     (tmp_path / "notes.mp4").write_text("not a video\n" * 50)
     video = demo_run / "results/demo/videos/anger_000.mp4"
-    result = predict_cli(demo_run, str(video), str(tmp_path / "notes.mp4"), str(tmp_path / "gone.mp4"), "--out",
-                         str(tmp_path / "p.json"), "--sheet", str(tmp_path / "sheets"), "--top-k", "2")
+    frames = read_clip(video, 1000).frames
+    write_video(tmp_path / "whole.mp4", np.stack(frames * 2), 25, faststart=True)  # twice: enough left at 60%
+    whole = (tmp_path / "whole.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(whole[: len(whole) * 6 // 10])
+    result = predict_cli(demo_run, str(video), str(tmp_path / "notes.mp4"), str(tmp_path / "gone.mp4"),
+                         str(tmp_path / "cut.mp4"), "--out", str(tmp_path / "p.json"), "--sheet",
+                         str(tmp_path / "sheets"), "--top-k", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {r["id"]: r for r in json.loads((tmp_path / "p.json").read_text())}
     assert rows["anger_000"]["status"] == "ok" and rows["anger_000"]["top"].count(";") == 1
+    assert re.fullmatch(rf"\d+ of {len(frames)}", rows["anger_000"]["frames"]), rows["anger_000"]["frames"]
+    cut = re.fullmatch(rf"(\d+) of {2 * len(frames)} \(partial: (\d+) could not be decoded\)",
+                       rows["cut"].get("frames", ""))
+    assert rows["cut"]["status"] == "ok" and cut and 0 < int(cut[2]) < 2 * len(frames), rows["cut"]
     assert rows["notes"]["status"] == "failed" and "cannot decode" in rows["notes"]["reason"]
     assert "missing source" in rows["gone"]["reason"]
-    assert [p.name for p in (tmp_path / "sheets").glob("*.png")] == ["anger_000.png"]
+    assert sorted(p.name for p in (tmp_path / "sheets").glob("*.png")) == ["anger_000.png", "cut.png"]
     result = predict_cli(demo_run, str(video), "--checkpoint", str(tmp_path / "none.pt"))
     assert result.returncode == 2 and result.stderr.strip().endswith("no such file")
 

@@ -182,3 +182,37 @@ def test_a_long_and_a_large_clip_stay_within_the_rules_memory(tmp_path, astronau
     max_rss = float(dict(zip(bench[0].split("\t"), bench[1].split("\t")))["max_rss"])
     print(f"frames job with a 900-frame and a 1920x1080 clip: peak RSS {max_rss:.0f} MB, rule asks {mem_mb} MB")
     assert max_rss < mem_mb
+
+
+def test_a_wrong_root_stops_before_any_job(tmp_path):
+    """A dataset.root that does not exist ends a real run in one ConfigError line naming it and a path looked
+    for, before any job; a dry run (the tests, --dag) still plans the run."""
+    (tmp_path / "clips.csv").write_text("path,label,group\nclips/a.mp4,neutral,train\nclips/b.mp4,happiness,test\n")
+    config = {"dataset": {"name": "elsewhere", "format": "table", "annotations": "clips.csv", "classes": CLASSES,
+                          "root": str(tmp_path / "nowhere")}, "chunk_size": 2, "train": {"enabled": False}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    assert snakemake(tmp_path, "-n", "--cores", "1", "shards").returncode == 0
+    run = snakemake(tmp_path, "--cores", "1", "shards")
+    assert run.returncode != 0
+    expected = (f"dataset elsewhere: dataset.root {tmp_path / 'nowhere'} is not a folder (looked for e.g. "
+                f"{tmp_path / 'nowhere/clips'}/")
+    assert expected in run.stderr and "set dataset.root" in run.stderr
+    assert not (tmp_path / "logs").exists() and not (tmp_path / "results/elsewhere/frames").exists()
+
+
+def test_partly_missing_sources_warn_and_none_found_is_an_error(tmp_path, capsys):
+    from fineclipper.config import load_config
+    from fineclipper.datasets.demo import write_video
+    from fineclipper.errors import ConfigError
+    from fineclipper.workflow import check_sources, plan_dataset
+
+    write_video(tmp_path / "a.mp4", np.zeros((4, 32, 32, 3), np.uint8), 25)
+    (tmp_path / "clips.csv").write_text("path,label,group\na.mp4,neutral,train\ngone.mp4,happiness,train\n")
+    dataset = {"name": "partly", "format": "table", "annotations": str(tmp_path / "clips.csv"), "classes": CLASSES}
+    config = load_config(overrides={"dataset": dataset, "train": {"enabled": False}, "results": str(tmp_path)})
+    check_sources(plan_dataset(config, tested=False))
+    assert f"warning: dataset partly: 1 of 2 sources looked for are missing (e.g. {tmp_path / 'gone.mp4'})" \
+        in capsys.readouterr().err
+    (tmp_path / "a.mp4").unlink()
+    with pytest.raises(ConfigError, match=f"none of 2 sources looked for exists under {tmp_path}"):
+        check_sources(plan_dataset(config, tested=False))

@@ -60,6 +60,8 @@ def test_face_crops_are_resized_and_every_clip_is_kept(chunk, tmp_path):
     assert not failures and set(samples) == {"astronaut", "carphone", "faceless"}
     astronaut = samples["astronaut"]
     assert len(astronaut["frames"]) == 7 and astronaut["meta"]["unreadable_frames"] == 1
+    assert (astronaut["meta"]["frames_declared"], astronaut["meta"]["frames_decoded"]) == (8, 7)
+    assert astronaut["meta"]["partial"] and not samples["carphone"]["meta"]["partial"]
     assert astronaut["meta"]["frame_indices"] == [0, 1, 2, 4, 5, 6, 7]
     stored = next(iter_raw(tmp_path / "shard.tar"))  # 224 px JPEG face crops are stored as they are
     assert (stored["__key__"] == "astronaut"
@@ -138,3 +140,42 @@ def test_the_same_chunk_gives_the_same_shard(tmp_path, carphone, demo_cfg):
     # and the shards themselves, but for the sources' folders in the metadata
     data = [s.read_bytes().replace(str(tmp_path / run).encode(), b"") for s, run in zip(shards, ("a", "b"))]
     assert len(data[0]) > 0 and data[0] == data[1]
+
+
+def test_a_truncated_clip_is_recorded_as_partial(tmp_path, demo_cfg):
+    """A demo clip cut at 60% of its bytes is kept from the frames that decode, and its frames row says how
+    many of the frames its header declares those are."""
+    from fineclipper.datasets.demo import render_clip, write_video
+    from fineclipper.video import describe_frames
+
+    video = tmp_path / "whole.mp4"
+    write_video(video, render_clip("happiness", 0, {**demo_cfg, "frames": 24, "size": 96}), 8, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(video.read_bytes()[: int(video.stat().st_size * 0.6)])
+    rows = [{"id": vid, "source": str(path), "label": 0, "label_name": "neutral", "group": "test", "dataset": "mini",
+             "num_frames": -1} for vid, path in (("whole", video), ("cut", cut))]
+    chunk = tmp_path / "test-0000.json"
+    chunk.write_text(json.dumps({"chunk": "test-0000", "rows": rows}))
+    cfg = load_config(overrides={"frames": {"crop": "none", "min_frames": 1, "max_frames": 16},
+                                 "train": {"enabled": False}})["frames"]
+    frames.run(str(chunk), str(tmp_path / "frames.parquet"), str(tmp_path / "failures.parquet"), cfg, progress=False)
+    table = {r["id"]: r for r in pq.read_table(tmp_path / "frames.parquet").to_pylist()}
+    whole, partial = table["whole"], table["cut"]
+    assert (whole["frames_declared"], whole["frames_decoded"], whole["partial"]) == (24, 24, False)
+    assert partial["frames_declared"] == 24 and 0 < partial["frames_decoded"] < 24 and partial["partial"]
+    assert partial["unreadable_frames"] == 24 - partial["frames_decoded"] == 24 - len(partial["indices"])
+    used = len(partial["indices"])
+    assert describe_frames(used, 24, used) == f"{used} of 24 (partial: {24 - used} could not be decoded)"
+    assert describe_frames(16, 24, 24) == "16 of 24"
+
+
+def test_failure_reasons_count_by_kind():
+    from fineclipper.stages.summary import reason_kind
+
+    assert reason_kind("cannot decode /data/a b.mp4: Invalid data found when processing input",
+                       "/data/a b.mp4") == "cannot decode <source>"
+    assert reason_kind("no decodable frame image in /data/f (2 of its 8 images tried)", "/data/f/") \
+        == "no decodable frame image in <source>"
+    assert reason_kind("face landmarks found in 0 of 8 frames (min_detection_rate 0.5)", "/x") \
+        == "face landmarks found in N of N frames"
+    assert reason_kind("too few frames: 2 < min_frames 4", "/x") == "too few frames"

@@ -49,18 +49,18 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
-            raise ValueError(f"model.variant: {self.variant!r} is not one of {sorted(VARIANTS)}")
+            raise ValueError(f"train.model.variant: {self.variant!r} is not one of {sorted(VARIANTS)}")
         if self.render not in RENDERS:
-            raise ValueError(f"model.render: {self.render!r} is not one of {list(RENDERS)}")
+            raise ValueError(f"train.model.render: {self.render!r} is not one of {list(RENDERS)}")
         unknown = sorted(set(self.temporal_adapter_streams) - set(STREAMS))
         if isinstance(self.temporal_adapter_streams, str) or unknown:
-            raise ValueError(f"model.temporal_adapter_streams: {self.temporal_adapter_streams!r} is not a list of "
-                             f"streams {list(STREAMS)}")
+            raise ValueError(f"train.model.temporal_adapter_streams: {self.temporal_adapter_streams!r} is not a "
+                             f"list of streams {list(STREAMS)}")
         ratios = ("visual_adapter_ratio", "middle_adapter_ratio", "temporal_adapter_ratio", "text_adapter_ratio",
                   "description_adapter_ratio")
         negative = [name for name in ratios if getattr(self, name) < 0]
         if negative:
-            raise ValueError(f"model: adapter ratios must not be negative: {negative}")
+            raise ValueError(f"train.model: adapter ratios must not be negative: {negative}")
 
     def stream_spatial_ratio(self, stream: str) -> float:
         """The bottleneck ratio of a visual stream's spatial and MLP adapters."""

@@ -24,6 +24,9 @@ SCHEMA = pa.schema([
     ("unreadable_frames", pa.int32()),  # frames of the source that could not be decoded, skipped
     ("fps", pa.float64()),
     ("total_frames", pa.int32()),
+    ("frames_declared", pa.int32()),  # frames the source says it holds (a video's header, a folder's images)
+    ("frames_decoded", pa.int32()),  # of those, the ones that decode
+    ("partial", pa.bool_()),  # fewer frames decode than the source declares (a truncated file, a broken image)
     ("width", pa.int32()),
     ("height", pa.int32()),
     ("rotation", pa.int16()),  # degrees clockwise that turned the stored frames upright (0, 90, 180, 270)
@@ -72,8 +75,9 @@ class FrameExtractor:
         return {
             "id": row["id"], "jpegs": jpegs, "indices": clip.indices,
             "boxes": np.asarray(boxes, np.float32).tolist(), "detected": detected, "face_found": face_found,
-            "unreadable_frames": clip.unreadable, "fps": clip.fps, "total_frames": clip.total, "width": w, "height": h,
-            "rotation": clip.rotation,
+            "unreadable_frames": clip.unreadable, "fps": clip.fps, "total_frames": clip.total,
+            "frames_declared": clip.declared, "frames_decoded": clip.decoded, "partial": clip.partial,
+            "width": w, "height": h, "rotation": clip.rotation,
         }
 
     def find_face(self, frames: list[np.ndarray]) -> tuple[list[bool], np.ndarray | None, bool]:

@@ -19,7 +19,8 @@ from ..errors import run_command
 from ..io import write_bytes
 
 #: Columns every predictions file starts with; one ``p_<class>`` column per class follows.
-COLUMNS = ("id", "source", "status", "reason", "label", "predicted", "probability", "top", "description", "vocabulary")
+COLUMNS = ("id", "source", "status", "reason", "label", "predicted", "probability", "top", "frames", "description",
+           "vocabulary")
 
 
 def top_classes(classes: list[str], probs: list[float], k: int) -> str:
