@@ -67,6 +67,10 @@ def check_config(config: dict) -> None:
 
     check_other_datasets(config["train"])
     model = check_model_config(config["train"]["model"])
+    if config["train"]["objective"] == "captions" and model.n_ctx:
+        raise ValueError(f"train.model.n_ctx: {model.n_ctx} learnable context tokens in the label prompts, but caption "
+                         "pre-training reads no label prompt, so they would stay random and enter every label text "
+                         "at test; set it to 0 with train.objective: captions")
     if config["train"]["enabled"] and config["frames"]["max_frames"] < model.num_frames:
         raise ValueError(f"frames.max_frames ({config['frames']['max_frames']}) is below train.model.num_frames "
                          f"({model.num_frames}): the shards must keep at least as many frames per clip as the "

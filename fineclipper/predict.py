@@ -21,6 +21,9 @@ from .video import IMAGE_SUFFIXES
 
 log = logging.getLogger("fineclipper")
 STAGES = ("frames", "landmarks", "masks", "describe")
+#: FFmpeg's demuxers of single images and text, which it also opens as a one-frame video stream (besides
+#: every ``*_pipe`` image demuxer): such a file is not a clip.
+STILL_FORMATS = {"image2", "tty"}
 
 
 def unreadable_video(path: Path) -> str | None:
@@ -30,6 +33,8 @@ def unreadable_video(path: Path) -> str | None:
 
     try:
         with av.open(str(path)) as container:
+            if any(name.endswith("_pipe") or name in STILL_FORMATS for name in container.format.name.split(",")):
+                return f"a still image or text ({container.format.name}), not a video"
             return None if container.streams.video else "no video stream in it"
     except (av.FFmpegError, OSError, UnicodeDecodeError) as e:
         return f"not a video FFmpeg can read ({type(e).__name__})"

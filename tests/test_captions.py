@@ -230,3 +230,32 @@ def test_an_unlabelled_table_dataset_is_pretrained_on_and_scored_elsewhere(tmp_p
                                                                           "s2-0000": {"b": "Another face."}}
     with pytest.raises(ConfigError, match="dataset t has no labels"):
         plan_workflow(load_config(overrides={**config, "experiments": [{"name": "supervised"}]}))
+
+
+def test_the_report_of_a_dataset_only_pretrained_on_sets_it_beside_table3(tmp_path):
+    """An unlabelled dataset has no metrics of its own: its experiment's pre-training (dataset, caption
+    source) comes from the training summary, its figures from the other datasets it is scored on."""
+    from fineclipper.train.report import aggregate
+    from fineclipper.train.report_html import table3_section
+
+    run = tmp_path / "results/t/experiments/zs/seed0"
+    figures = {"uar": 0.5, "war": 0.6, "uar_evaluated": 0.5, "war_evaluated": 0.6, "listed": 10, "evaluated": 10,
+               "model": {"clip_model": "FC-Tiny", "variant": "base"}}
+    (run / "eval/all/zero_shot_dfew").mkdir(parents=True)
+    (run / "eval/all/zero_shot_dfew/metrics.json").write_text(json.dumps(figures))
+    (run / "train/all").mkdir(parents=True)
+    (run / "train/all/train_summary.json").write_text(json.dumps(
+        {"objective": "captions", "captions": "dataset", "parameters": {"total_tunable": 1000}}))
+    (tmp_path / "pre.json").write_text("{}")
+    summary = aggregate("t", [], [], [str(run / "eval/all/zero_shot_dfew/metrics.json")], str(tmp_path / "pre.json"),
+                        str(REPO / "resources/paper_results.yaml"), [str(run / "train/all/train_summary.json")])
+    assert summary["zero_shot"]["zs"]["dataset"] == "t" and summary["zero_shot"]["zs"]["on"]["dfew"]["listed"] == 10
+    section = table3_section(summary)
+    assert "<b>zs</b> (ours)" in section and "t (video caption)" in section and "FC-Tiny" in section
+
+
+def test_caption_pretraining_refuses_label_context_it_cannot_train():
+    from fineclipper.config import load_config
+
+    with pytest.raises(ValueError, match="train.model.n_ctx: 4 learnable context tokens .* set it to 0"):
+        load_config(overrides={"train": {"objective": "captions", "model": {"n_ctx": 4}}})

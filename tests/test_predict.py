@@ -220,3 +220,18 @@ def test_a_mixed_bag_gets_one_row_per_argument_and_skipped_file(demo_run, tmp_pa
     assert rows["日本"]["predicted"] == rows["happiness_000"]["predicted"] == rows["frames"]["predicted"]
     assert "5 of 6 clips predicted, 2 files skipped" in result.stderr
     print(result.stdout)
+
+
+def test_a_still_image_ffmpeg_opens_is_not_taken_for_a_video(tmp_path):
+    """FFmpeg opens a TIFF (or a text file) as a one-frame video stream: in a frame folder it must not turn
+    the folder into a folder of clips."""
+    from PIL import Image
+
+    from fineclipper.predict import expand_folder
+
+    for i in range(3):
+        Image.new("RGB", (32, 32), (i, i, i)).save(tmp_path / f"{i:03d}.jpg")
+    Image.new("RGB", (32, 32)).save(tmp_path / "preview.tif")
+    (clip, _), (preview, reason) = expand_folder(tmp_path)
+    assert clip == tmp_path and preview.name == "preview.tif" and "not an image of the frame folder" in reason
+    assert "still image" in reason

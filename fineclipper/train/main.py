@@ -130,6 +130,8 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, best = state["epoch"] + 1, state["best"]
+        if "key" not in best:  # a last.pt from before selection keys: its best epoch is kept, its figures not
+            best = {"key": None, "epoch": best["epoch"], "record": {}}
         if rank == 0:
             print(f"resuming from {last} at epoch {start_epoch}", file=sys.stderr)
 

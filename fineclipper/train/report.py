@@ -114,9 +114,10 @@ def other_dataset_of(path: str | Path) -> tuple[str, str]:
     raise ValueError(f"{path}: not under eval/<run>/zero_shot_<dataset>/ or eval/<run>/cross_dataset_<dataset>/")
 
 
-def tunable_parameters(summaries: list[str]) -> dict[str, int]:
-    """Per experiment: its tunable parameters, from a training run's ``train_summary.json``."""
-    return {run_of(p)[0]: json.loads(Path(p).read_text())["parameters"]["total_tunable"] for p in summaries}
+def training_summaries(summaries: list[str]) -> dict[str, dict]:
+    """Per experiment: one of its training runs' ``train_summary.json`` (its objective, caption source and
+    tunable parameters are the same in every run)."""
+    return {run_of(p)[0]: json.loads(Path(p).read_text()) for p in summaries}
 
 
 def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], other: list[str],
@@ -130,12 +131,16 @@ def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], other: l
     for key, m in loaded.items():
         if m.get("protocol") == "zero-shot":
             on_dataset.setdefault("zero_shot", {}).setdefault(dataset, {})[key] = headline(m)
-    pretraining = {k[0]: {"dataset": dataset, "captions": m.get("captions"), "model": m.get("model", {})}
-                   for k, m in loaded.items() if m.get("protocol") == "zero-shot"}
+    models = {k[0]: m.get("model", {}) for k, m in loaded.items()}
     for p in other:
         protocol, name = other_dataset_of(p)
-        on_dataset.setdefault(protocol, {}).setdefault(name, {})[run_of(Path(p).parent)] = \
-            headline(json.loads(Path(p).read_text()))
+        m = json.loads(Path(p).read_text())
+        on_dataset.setdefault(protocol, {}).setdefault(name, {})[run_of(Path(p).parent)] = headline(m)
+        models.setdefault(run_of(Path(p).parent)[0], m.get("model", {}))
+    # from the training summaries: a dataset without labels is pre-trained on but has no metrics of its own
+    trained = training_summaries(summaries)
+    pretraining = {name: {"dataset": dataset, "captions": t.get("captions"), "model": models.get(name, {})}
+                   for name, t in trained.items() if t.get("objective") == "captions"}
     zero_shot = {}
     for name, runs in on_dataset.get("zero_shot", {}).items():
         for experiment, figures in aggregate_runs(runs).items():
@@ -148,7 +153,7 @@ def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], other: l
         "zero_shot": zero_shot,
         "cross_dataset": {t: aggregate_runs(r) for t, r in sorted(on_dataset.get("cross_dataset", {}).items())},
         "curves": curves(curve_paths),
-        "tunable_parameters": tunable_parameters(summaries),
+        "tunable_parameters": {name: t["parameters"]["total_tunable"] for name, t in trained.items()},
         "preprocessing": json.loads(Path(preprocessing).read_text()),
         "paper": rows, "paper_table3": table3, "sources": sources,
     }
