@@ -8,6 +8,7 @@ An argument is a video file, a folder of frame images (one clip), or a folder of
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets.manifest import sanitize_id
-from .video import IMAGE_SUFFIXES
+from .video import IMAGE_SUFFIXES, describe_frames
 
 log = logging.getLogger("fineclipper")
 STAGES = ("frames", "landmarks", "masks", "describe")
@@ -162,8 +163,6 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
     """Prediction rows for the clips at ``paths`` (see :mod:`fineclipper.train.predictions`) and timings.
     ``classes``: score these class names (through the checkpoint's label-text templates) instead of the
     ones it was trained with; each row's ``vocabulary`` says which (``trained`` or ``open``)."""
-    import json
-
     import torch
     from tqdm import tqdm
 
@@ -173,7 +172,6 @@ def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str 
     from .train.data import collate
     from .train.engine import predict, transform_for
     from .train.predictions import failure_row, prediction_row
-    from .video import describe_frames
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, state = load_trained(checkpoint, device)
