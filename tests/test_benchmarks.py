@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parent.parent
 #: script -> (tiny arguments, a line its output must hold); {shards} is filled in by the test.
@@ -26,8 +27,28 @@ TINY = {
 NEEDS = {"describe.py": "vllm"}  # scripts that need an optional package
 
 
+#: modules in benchmarks/ that are no benchmark: what the GPU benchmarks share
+SHARED = {"hardware.py"}
+
+
 def test_every_benchmark_has_a_tiny_setting():
-    assert sorted(p.name for p in (REPO / "benchmarks").glob("*.py")) == sorted(TINY)
+    assert sorted(p.name for p in (REPO / "benchmarks").glob("*.py") if p.name not in SHARED) == sorted(TINY)
+
+
+def test_flops_are_counted_and_mfu_follows_from_them():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import hardware
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    a, b = torch.ones(8, 16), torch.ones(16, 4)
+    assert hardware.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
+    # 1 TFLOP an item at 100 items/s on a 400 TFLOP/s device: a quarter of its peak
+    assert hardware.mfu(1e12, 100, 400.0) == pytest.approx(0.25)
+    assert hardware.mfu(1e12, 100, None) is None
+    cpu = torch.device("cpu")
+    assert hardware.peak_tflops(cpu) is None and hardware.peak_tflops(cpu, 123.0) == 123.0
+    assert "MFU 25.0%" in hardware.figures(1e12, 100, cpu, 400.0, "clips")
 
 
 @pytest.fixture(scope="module")
