@@ -84,5 +84,5 @@ def figures(flops_per_item: float, items_per_second: float, device: torch.device
     utilisation = mfu(flops_per_item, items_per_second, peak)
     reserved = peak_reserved_gib(device)
     return (f"{items_per_second:9.2f} {unit}/s   {flops_per_item / 1e12:8.4f} TFLOP/{unit.rstrip('s')}   "
-            f"MFU {'n/a' if utilisation is None else f'{100 * utilisation:5.1f}%'}   "
+            f"MFU {'n/a' if utilisation is None else f'{100 * utilisation:.1f}%'}   "
             f"peak reserved {'n/a' if reserved is None else f'{reserved:6.1f} GiB'}")
