@@ -20,6 +20,17 @@ def test_read_carphone(carphone):
     assert clip.fps == pytest.approx(29.97, abs=0.01)
 
 
+def test_video_frames_are_ffmpegs_own_rgb_conversion(carphone):
+    """The clip's shared converter gives exactly the pixels of each frame's own conversion (only faster)."""
+    import av
+
+    with av.open(str(carphone)) as container:
+        reference = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    clip = read_clip(carphone, len(reference))
+    assert clip.indices == list(range(len(reference)))
+    assert all(np.array_equal(ours, theirs) for ours, theirs in zip(clip.frames, reference, strict=True))
+
+
 def test_read_frame_folder(tmp_path, astronaut):
     folder = frame_folder(tmp_path / "clip", [astronaut[::4, ::4]] * 5)
     (folder / "notes.txt").write_text("not a frame")
