@@ -1,7 +1,7 @@
 # FineCLIPER: every video of a dataset to a WebDataset shard, then training and evaluation.
 #   snakemake --cores 32 all                                    (the built-in demo, config/config.yaml)
 #   snakemake --cores 32 all --configfile config/dfew.yaml      (a dataset's config stands alone)
-# See README.md for the stages, outputs and which config edits rerun which stages.
+# See docs/stages-and-backends.md for the stages, outputs and which config edits rerun which stages.
 
 import os
 

@@ -1,4 +1,4 @@
-"""Snakemake's linter leaves only the two warnings the README explains."""
+"""Snakemake's linter leaves only the two warnings docs/development.md explains ("Lint")."""
 
 import re
 import subprocess
@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-#: Lints we keep on purpose (README, "Lint"): the interpreter is no param (a param would rerun every job when
-#: the same environment lives at another path), and rules run in the workflow's own environment.
+#: Lints we keep on purpose (docs/development.md, "Lint"): the interpreter is no param (a param would rerun every
+#: job when the same environment lives at another path), and rules run in the workflow's own environment.
 EXPLAINED = {"Shell command directly uses variable PYTHON from outside of the rule",
              "Specify a conda environment or container for each rule."}
 

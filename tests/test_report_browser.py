@@ -1,5 +1,6 @@
 """The report as a person sees it: opened in headless Chromium, no broken image, the table there, and a
-screenshot to look at. Opt-in (marker `browser`): needs Debian's chromium package."""
+screenshot to look at. Marker `browser`: runs wherever Chromium is installed (Debian's chromium
+package), skipped elsewhere."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ re-detected, and lose a clip only when nothing of it decodes."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from media import frame_folder
 
+from fineclipper import REPO_ROOT
 from fineclipper.config import load_config
 from fineclipper.shards import decode_sample, iter_raw
 from fineclipper.stages import describe, frames, landmarks, masks
@@ -179,3 +181,31 @@ def test_failure_reasons_count_by_kind():
     assert reason_kind("face landmarks found in 0 of 8 frames (min_detection_rate 0.5)", "/x") \
         == "face landmarks found in N of N frames"
     assert reason_kind("too few frames: 2 < min_frames 4", "/x") == "too few frames"
+
+
+def documented_shard_schema() -> tuple[dict[str, str], list[str]]:
+    """The shard schema of docs/stages-and-backends.md: field name -> what it holds, and the keys of ``json``."""
+    page = (REPO_ROOT / "docs/stages-and-backends.md").read_text()
+    rows = re.findall(r"^\| (.+?) \| (.+?) \|$", page.split("## Shard schema")[1].split("\n## ")[0], re.M)
+    fields = {name: content for names, content in rows for name in re.findall(r"`([^`]+)`", names)}
+    return fields, fields["json"].split(", ")
+
+
+def test_a_shard_holds_the_documented_fields(chunk, tmp_path):
+    """Every field of a packed sample, and every key of its metadata, is one the docs list, and every field they
+    list is there but the ones they call optional (blendshapes, a caption, the label of an unlabelled clip)."""
+    run_stages(chunk, tmp_path, frames={"crop": "none", "min_frames": 1}, landmarks={"on_low_detection": "keep"})
+    fields, metadata_keys = documented_shard_schema()
+
+    def numbered(name):
+        return re.sub(r"^\d{3}\.", "NNN.", name)
+
+    documented = {numbered(name) for name in fields}
+    optional = {numbered(name) for name, content in fields.items() if "only" in content or "absent" in content}
+    assert optional == {"blendshapes.npy", "caption.txt", "cls"}
+    samples = list(iter_raw(tmp_path / "shard.tar"))
+    assert len(samples) == 3
+    for raw in samples:
+        assert documented - optional <= {numbered(name) for name in raw if not name.startswith("__")} <= documented
+        assert "cls" in raw  # the chunk's clips are labelled
+        assert sorted(json.loads(raw["json"])) == sorted(metadata_keys)
