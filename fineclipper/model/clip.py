@@ -10,17 +10,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .. import REPO_ROOT
+from ..shipped import shipped_path
 
-MODEL_CONFIG_DIR = REPO_ROOT / "resources" / "model_configs"
+MODEL_CONFIG_DIR = shipped_path("resources/model_configs")
 
 
 def register_local_configs() -> None:
     """Make the JSON model configs in resources/model_configs (tiny test models) known to open_clip."""
     import open_clip
 
-    if MODEL_CONFIG_DIR.is_dir():
-        open_clip.add_model_config(MODEL_CONFIG_DIR)
+    open_clip.add_model_config(MODEL_CONFIG_DIR)
 
 
 def pretrained_tag_config(name: str, pretrained: str | None) -> dict:
