@@ -1,8 +1,9 @@
-"""The package carries its data (read through fineclipper.shipped), so an installed wheel works away from the
-repository."""
+"""The package carries its data (read through fineclipper.shipped) and its checkpoints their architecture, so an
+installed wheel works away from the repository."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,9 +12,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 
 from fineclipper import REPO_ROOT, resolve_path
 from fineclipper.shipped import SHIPPED_FOLDERS, shipped_files, shipped_path
+
+TINY = {"clip_model": "FC-Tiny", "pretrained": None, "num_frames": 4}
 
 
 def repository_files() -> list[str]:
@@ -60,6 +64,75 @@ def test_a_path_outside_the_shipped_data_or_missing_is_a_clear_error():
         shipped_path("config/dfew.yaml")
     with pytest.raises(FileNotFoundError, match=r"resources/none.txt: missing from fineclipper's data"):
         shipped_path("resources/none.txt")
+
+
+def tiny_checkpoint(path: Path, clip_model: str = "FC-Tiny") -> dict:
+    """An untrained tiny model saved as training saves one; its state."""
+    from fineclipper.train.checkpoint import build_model, checkpoint_state, save_checkpoint
+
+    model = build_model({**TINY, "clip_model": clip_model}, ["calm", "happy"], "cpu")
+    state = checkpoint_state(model, {}, epoch=0, preprocessing={})
+    save_checkpoint(path, state)
+    return state
+
+
+def renamed(state: dict, clip_model: str) -> dict:
+    """The checkpoint state as if its CLIP architecture had another name."""
+    return {**state, "model_config": {**state["model_config"], "clip_model": clip_model},
+            "clip": {**state["clip"], "model": clip_model}}
+
+
+def frozen_total(model) -> float:
+    return sum(float(p.double().sum()) for p in model.clip.parameters())
+
+
+def test_a_checkpoint_of_a_local_architecture_loads_where_it_is_unknown(tmp_path, caplog):
+    """A CLIP architecture open_clip does not define travels in the checkpoint: under a name open_clip never
+    heard of, the same frozen backbone is built from it, and the recorded one wins over a config file of the
+    same name. A checkpoint from before they were recorded needs the name registered."""
+    import open_clip
+
+    from fineclipper.train.checkpoint import load_trained
+
+    architecture = json.loads(shipped_path("resources/model_configs/FC-Tiny.json").read_text())
+    architecture["text_cfg"]["width"] = 48  # not FC-Tiny's: the loader cannot be reading FC-Tiny.json
+    (tmp_path / "FC-Elsewhere.json").write_text(json.dumps(architecture))
+    open_clip.add_model_config(tmp_path / "FC-Elsewhere.json")
+    state = tiny_checkpoint(tmp_path / "best.pt", "FC-Elsewhere")
+    trained, _ = load_trained(tmp_path / "best.pt", "cpu")
+    assert state["clip"]["architecture"] == architecture and trained.clip.transformer.width == 48
+
+    torch.save(renamed(state, "FC-Nowhere"), tmp_path / "unknown.pt")
+    assert open_clip.get_model_config("FC-Nowhere") is None
+    model, _ = load_trained(tmp_path / "unknown.pt", "cpu")
+    assert model.clip.transformer.width == 48 and frozen_total(model) == frozen_total(trained)
+
+    torch.save(renamed(state, "FC-Tiny"), tmp_path / "same-name.pt")  # FC-Tiny.json's text width is 64
+    try:
+        model, _ = load_trained(tmp_path / "same-name.pt", "cpu")
+    finally:
+        open_clip.add_model_config(shipped_path("resources/model_configs/FC-Tiny.json"))  # FC-Tiny's for the others
+    assert model.clip.transformer.width == 48 and frozen_total(model) == frozen_total(trained)
+    assert "same-name.pt: its CLIP architecture FC-Tiny differs from the model config of that name" in caplog.text
+
+    old = renamed(state, "FC-Gone")
+    del old["clip"]["architecture"]
+    torch.save(old, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match=r"old.pt: its CLIP model FC-Gone is no architecture open_clip knows"):
+        load_trained(tmp_path / "old.pt", "cpu")
+
+
+def test_open_clips_own_architectures_are_not_recorded_and_old_checkpoints_load(tmp_path):
+    from fineclipper.model.clip import local_architecture
+    from fineclipper.train.checkpoint import load_trained
+
+    assert local_architecture("ViT-B-16") is None
+    state = tiny_checkpoint(tmp_path / "best.pt")
+    assert state["clip"]["architecture"] == json.loads(shipped_path("resources/model_configs/FC-Tiny.json").read_text())
+    del state["clip"]["architecture"]  # FC-Tiny is registered from the shipped configs
+    torch.save(state, tmp_path / "old.pt")
+    model, _ = load_trained(tmp_path / "old.pt", "cpu")
+    assert model.clip.transformer.width == 64
 
 
 @pytest.mark.slow
