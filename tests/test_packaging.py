@@ -17,8 +17,6 @@ import torch
 from fineclipper import REPO_ROOT, resolve_path
 from fineclipper.shipped import SHIPPED_FOLDERS, shipped_files, shipped_path
 
-TINY = {"clip_model": "FC-Tiny", "pretrained": None, "num_frames": 4}
-
 
 def repository_files() -> list[str]:
     """The files of the shipped folders as the repository tracks them."""
@@ -70,7 +68,7 @@ def tiny_checkpoint(path: Path, clip_model: str = "FC-Tiny") -> dict:
     """An untrained tiny model saved as training saves one; its state."""
     from fineclipper.train.checkpoint import build_model, checkpoint_state, save_checkpoint
 
-    model = build_model({**TINY, "clip_model": clip_model}, ["calm", "happy"], "cpu")
+    model = build_model({"clip_model": clip_model, "pretrained": None, "num_frames": 4}, ["calm", "happy"], "cpu")
     state = checkpoint_state(model, {}, epoch=0, preprocessing={})
     save_checkpoint(path, state)
     return state
