@@ -38,14 +38,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fineclipper import REPO_ROOT  # noqa: E402
 from fineclipper.describe.tiny_vlm import ARCHITECTURES, CPU_ENGINE, CPU_ENV, build_model_folder  # noqa: E402
 from fineclipper.describe.vllm import VllmDescriber  # noqa: E402
+from fineclipper.shipped import shipped_path  # noqa: E402
 
 
 def describe_defaults() -> dict:
     """The describe section's defaults from the config schema (nested objects filled one level down)."""
-    schema = yaml.safe_load((REPO_ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load(shipped_path("workflow/schemas/config.schema.yaml").read_text())
     props = schema["properties"]["describe"]["properties"]
     return {key: {k: v["default"] for k, v in spec["properties"].items()} if "properties" in spec else spec["default"]
             for key, spec in props.items()}

@@ -9,8 +9,9 @@ import yaml
 
 from . import REPO_ROOT
 from .errors import ConfigError
+from .shipped import shipped_path
 
-SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = shipped_path("workflow/schemas/config.schema.yaml")
 #: The project's own dataset configs, which train.zero_shot and train.cross_dataset may name by dataset alone.
 CONFIG_DIR = REPO_ROOT / "config"
 

@@ -3,6 +3,7 @@
 # by caption pre-training (train.objective), evaluated on every listed clip of its test group and of other
 # datasets' test groups (zero-shot after caption pre-training, train.zero_shot; cross-dataset transfer after
 # supervised training, train.cross_dataset), and a report that sets the results beside the paper's.
+from fineclipper.shipped import shipped_path
 
 
 rule train:
@@ -89,7 +90,7 @@ rule report:
         summary=f"{REPORT_DIR}/summary.json",
     params:
         dataset=PRIMARY.name,
-        paper=os.path.join(workflow.basedir, "resources/paper_results.yaml"),
+        paper=str(shipped_path("resources/paper_results.yaml")),
     log:
         f"{LOGS}/report.log",
     shell:

@@ -35,7 +35,9 @@ def test_the_checkpoint_records_its_preprocessing(demo_run):
     assert set(state["preprocessing"]) == {"frames", "landmarks", "masks", "describe", "stage_versions"}
     assert (state["preprocessing"]["frames"]["max_frames"] == 8
             and state["preprocessing"]["stage_versions"]["frames"] >= 2)
-    assert state["clip"] == {"model": "FC-Tiny", "pretrained": None} and state["classes"][0] == "neutral"
+    fc_tiny = json.loads((REPO / "resources/model_configs/FC-Tiny.json").read_text())  # recorded: not open_clip's
+    assert state["clip"] == {"model": "FC-Tiny", "pretrained": None, "architecture": fc_tiny}
+    assert state["classes"][0] == "neutral"
 
 
 def test_predict_on_the_test_videos_agrees_with_the_evaluation(demo_run, tmp_path):

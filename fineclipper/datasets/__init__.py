@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import REPO_ROOT, resolve_path
+from .. import resolve_path
+from ..shipped import shipped_path
 from .captions import read_mafw_captions
 from .demo import demo_manifest
 from .foldlists import SPECS, read_fold_lists
@@ -16,7 +17,7 @@ __all__ = ["AnnotationError", "annotations_folder", "build_manifest", "class_nam
            "sanitize_id", "plan_runs"]
 
 #: The DFER-CLIP fold lists shipped with the project (resources/annotations/README.md says where from).
-SHIPPED_ANNOTATIONS = REPO_ROOT / "resources" / "annotations" / "dfer-clip"
+SHIPPED_ANNOTATIONS = shipped_path("resources/annotations/dfer-clip")
 #: Names another folder of fold lists, over whatever a config says.
 ANNOTATIONS_ENV = "FINECLIPER_ANNOTATIONS"
 

@@ -67,9 +67,9 @@ TRAINED_VOCAB = 320  # 256 byte symbols and 64 merges
 
 def training_text() -> list[str]:
     """English about facial movements for the BPE: the paper's prompt and the landmark describer's phrases."""
-    from .. import REPO_ROOT
+    from ..shipped import shipped_path
 
-    prompt = (REPO_ROOT / "resources" / "prompts" / "describe_movements.txt").read_text()
+    prompt = shipped_path("resources/prompts/describe_movements.txt").read_text()
     return [prompt] + [phrase for _, grows, shrinks in FEATURES.values() for phrase in (grows, shrinks)]
 
 

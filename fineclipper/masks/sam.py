@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import REPO_ROOT
 from ..face import regions as R
+from ..shipped import shipped_path
 from .labels import LABEL_INDEX
 from .landmarks import part_polygon
 
@@ -36,7 +36,7 @@ SAM_ARCHITECTURES = {
 #: What the three released sizes share (segment-anything's build_sam).
 SAM_COMMON = {"image_size": 1024, "patch_size": 16, "window_size": 14, "prompt_embed_dim": 256,
               "decoder_depth": 2, "decoder_mlp_dim": 2048, "decoder_num_heads": 8, "iou_head_hidden_dim": 256}
-SAM_CONFIG_DIR = REPO_ROOT / "resources" / "model_configs" / "sam"
+SAM_CONFIG_DIR = shipped_path("resources/model_configs/sam")
 
 #: Parts in painting order (later ones overwrite earlier ones).
 PARTS = ("hair", "skin", "nose", "left_brow", "right_brow", "left_eye", "right_eye", "upper_lip", "lower_lip",

@@ -2,25 +2,73 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 import zipfile
 from contextlib import contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .. import REPO_ROOT
+from ..shipped import shipped_path
 
-MODEL_CONFIG_DIR = REPO_ROOT / "resources" / "model_configs"
+MODEL_CONFIG_DIR = shipped_path("resources/model_configs")
+log = logging.getLogger("fineclipper")
 
 
+@cache
 def register_local_configs() -> None:
-    """Make the JSON model configs in resources/model_configs (tiny test models) known to open_clip."""
+    """Make the JSON model configs in resources/model_configs (tiny test models) known to open_clip, once: each
+    registration rescans every config file, which would put a file back over a checkpoint's architecture."""
     import open_clip
 
-    if MODEL_CONFIG_DIR.is_dir():
-        open_clip.add_model_config(MODEL_CONFIG_DIR)
+    open_clip.add_model_config(MODEL_CONFIG_DIR)
+
+
+def names_its_source(name: str) -> bool:
+    """Whether an open_clip model name says where its config is (``hf-hub:org/repo``, ``local-dir:/path``)."""
+    return ":" in name
+
+
+def local_architecture(name: str) -> dict | None:
+    """The open_clip config of ``name`` when open_clip does not define it itself (FC-Tiny, any config of
+    resources/model_configs or added to open_clip), for a checkpoint to record; ``None`` for open_clip's own
+    and for a name that says where its config is."""
+    import open_clip
+
+    register_local_configs()
+    if names_its_source(name) or (Path(open_clip.__file__).parent / "model_configs" / f"{name}.json").is_file():
+        return None
+    return open_clip.get_model_config(name)
+
+
+def use_recorded_architecture(name: str, architecture: dict | None, checkpoint: str | Path) -> None:
+    """Before a checkpoint's model is built: the CLIP architecture it recorded known to open_clip as ``name``,
+    over a config of that name (the checkpoint's weights fit the recorded one). A checkpoint from before they
+    were recorded needs ``name`` among open_clip's configs, else a clear error. open_clip reads architectures
+    from JSON files only and keeps each once read, so the file is a temporary one."""
+    import open_clip
+
+    register_local_configs()
+    if architecture is None:
+        if not names_its_source(name) and open_clip.get_model_config(name) is None:
+            raise ValueError(f"checkpoint {checkpoint}: its CLIP model {name} is no architecture open_clip knows, and "
+                             f"the checkpoint (from before checkpoints recorded it) holds none: put {name}.json in "
+                             "a checkout's resources/model_configs and load it from there")
+        return
+    known = open_clip.get_model_config(name)
+    if known == architecture:
+        return
+    if known is not None:
+        log.warning("checkpoint %s: its CLIP architecture %s differs from the model config of that name; using the "
+                    "checkpoint's", checkpoint, name)
+    with tempfile.TemporaryDirectory(prefix="fineclipper-architecture-") as folder:
+        path = Path(folder) / f"{name}.json"
+        path.write_text(json.dumps(architecture))
+        open_clip.add_model_config(path)
 
 
 def pretrained_tag_config(name: str, pretrained: str | None) -> dict:

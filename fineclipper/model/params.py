@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from .. import REPO_ROOT
+from ..shipped import shipped_path
 from .config import ModelConfig
 
-PAPER_RESULTS = REPO_ROOT / "resources" / "paper_results.yaml"
+PAPER_RESULTS = shipped_path("resources/paper_results.yaml")
 
 
 def paper_tunable_counts(paper: str | Path = PAPER_RESULTS) -> list[dict]:

@@ -9,6 +9,7 @@ import torch
 
 from ..io import atomic_path
 from ..model import FineCLIPER, ModelConfig
+from ..model.clip import local_architecture, use_recorded_architecture
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
@@ -48,6 +49,7 @@ def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:
     if missing:
         raise ValueError(f"checkpoint {path} is not a FineCLIPER checkpoint: it has no "
                          f"{', '.join(missing)} (its keys: {', '.join(map(str, list(state)[:10])) or 'none'})")
+    use_recorded_architecture(state["model_config"]["clip_model"], state.get("clip", {}).get("architecture"), path)
     # checkpoints from before model.render drew their streams on a black canvas
     model = build_model({"render": "canvas", **state["model_config"]}, state["classes"], device)
     model.load_tunable_state_dict(state["model"])
@@ -56,8 +58,11 @@ def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:
 
 def checkpoint_state(model: FineCLIPER, cfg: dict, epoch: int, preprocessing: dict) -> dict:
     """What ``best.pt`` holds: tunable weights, model config (with the CLIP model's name and pretrained
-    tag), classes, the epoch, the train settings, and the preprocessing that built the training shards
-    (each stage's settings and version): everything needed to run the model on new videos."""
+    tag, and its architecture where open_clip does not define it), classes, the epoch, the train settings,
+    and the preprocessing that built the training shards (each stage's settings and version): everything
+    needed to run the model on new videos."""
     return {"model": model.tunable_state_dict(), "model_config": model.cfg.to_dict(), "classes": model.class_names,
             "epoch": epoch, "train_config": {k: v for k, v in cfg.items() if k != "model"},
-            "clip": {"model": model.cfg.clip_model, "pretrained": model.cfg.pretrained}, "preprocessing": preprocessing}
+            "clip": {"model": model.cfg.clip_model, "pretrained": model.cfg.pretrained,
+                     "architecture": local_architecture(model.cfg.clip_model)},
+            "preprocessing": preprocessing}
