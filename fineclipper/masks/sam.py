@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .. import REPO_ROOT
+from ..device import best_device
 from ..face import regions as R
 from .labels import LABEL_INDEX
 from .landmarks import part_polygon
@@ -146,7 +147,7 @@ class SamParser:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = best_device()
         self.sam = load_sam(cfg["checkpoint"], cfg["model_type"]).to(self.device)
         self.threshold = cfg["iou_threshold"]
         self.batch_size = cfg["batch_size"]
