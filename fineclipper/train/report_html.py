@@ -55,9 +55,9 @@ def table(header: list[str], rows: list[list[str]], classes: list[str] | None = 
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def coverage(e: dict) -> str:
-    share = e["evaluated"] / max(1, e["listed"])
-    return f"{e['evaluated']}/{e['listed']} ({share:.1%})"
+def coverage(experiment: dict) -> str:
+    share = experiment["evaluated"] / max(1, experiment["listed"])
+    return f"{experiment['evaluated']}/{experiment['listed']} ({share:.1%})"
 
 
 def cite(summary: dict, row: dict) -> str:
@@ -105,11 +105,11 @@ def main_table(summary: dict) -> str:
                   "UAR / WAR % over evaluated clips only", "paper UAR / WAR %", "ours − paper"], rows, kinds) + note
 
 
-def fold_table(e: dict) -> str:
+def fold_table(experiment: dict) -> str:
     rows = [[html.escape(run), pm(r["uar"]), pm(r["war"]), f"{r['evaluated']}/{r['listed']}"]
-            for run, r in e["per_run"].items()]
+            for run, r in experiment["per_run"].items()]
     rows += [[f"seed {s}: mean over folds", f"{f['uar'] * 100:.2f}", f"{f['war'] * 100:.2f}", ""]
-             for s, f in e["per_seed"].items()]
+             for s, f in experiment["per_seed"].items()]
     return table(["test group", "UAR % (± sd over seeds)", "WAR %", "evaluated/listed"], rows)
 
 

@@ -121,14 +121,15 @@ def mark_emotions(tokens: list[str], bases: dict[str, str], phrases: dict[str, t
     return out, removed
 
 
-def article_before(t: list) -> int | None:
-    """Index of the article (or possessive) that one to three adjectives at the end of ``t`` follow
-    ("a wide, toothy"); None if ``t`` does not end so."""
-    k = len(t) - 1
-    while k >= 0 and len(t) - k <= 4 and (t[k] == "," or is_gap(t[k]) and t[k].pos in ("adj", "adv") or is_word(t[k])
-                                          and low(t[k]) not in NOT_ADJECTIVES | DEGREE
-                                          and (low(t[k]),) not in PREPOSITIONS):
-        if low(t[k]) in DETERMINERS or is_possessive(t[k]):
-            return k if k < len(t) - 1 and t[k + 1] != "," else None
+def article_before(tokens: list) -> int | None:
+    """Index of the article (or possessive) that one to three adjectives at the end of ``tokens``
+    follow ("a wide, toothy"); None if ``tokens`` does not end so."""
+    k = len(tokens) - 1
+    while k >= 0 and len(tokens) - k <= 4 and (tokens[k] == ","
+                                               or is_gap(tokens[k]) and tokens[k].pos in ("adj", "adv")
+                                               or is_word(tokens[k]) and low(tokens[k]) not in NOT_ADJECTIVES | DEGREE
+                                               and (low(tokens[k]),) not in PREPOSITIONS):
+        if low(tokens[k]) in DETERMINERS or is_possessive(tokens[k]):
+            return k if k < len(tokens) - 1 and tokens[k + 1] != "," else None
         k -= 1
     return None
