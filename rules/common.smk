@@ -186,12 +186,12 @@ def evaluation_inputs(tested):
     (the listed clips) and failures tables of those groups."""
 
     def inputs(kind):
-        def paths(wildcards):
+        def input_paths(wildcards):
             plan, groups = tested(wildcards)
             chunks = plan.chunks_in(groups)
             return {"shards": shard_paths, "chunks": chunk_manifests, "failures": failure_paths}[kind](plan, chunks)
 
-        return paths
+        return input_paths
 
     return {kind: inputs(kind) for kind in ("shards", "chunks", "failures")}
 
