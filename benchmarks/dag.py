@@ -18,11 +18,11 @@ from pathlib import Path
 
 import yaml
 
+from fineclipper import paths
 from fineclipper.datasets import SHIPPED_ANNOTATIONS
 from fineclipper.datasets.foldlists import SPECS, read_fold_lists
 
 REPO = Path(__file__).resolve().parent.parent
-STAGE_OUTPUTS = ("frames", "landmarks", "masks", "describe")
 
 
 def snakemake(workdir: Path, *args: str) -> tuple[float, str]:
@@ -38,19 +38,23 @@ def snakemake(workdir: Path, *args: str) -> tuple[float, str]:
 
 def stand_in_outputs(workdir: Path, chunks: list[str]) -> None:
     """Empty files for every output, written in DAG order so each is newer than its inputs."""
-    results, shards = workdir / "results" / "ferv39k", workdir / "shards" / "ferv39k"
-    for stage in STAGE_OUTPUTS:
-        (results / stage).mkdir(parents=True, exist_ok=True)
+    results, shards = str(workdir / "results"), str(workdir / "shards")
+
+    def touch(path: str) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).touch()
+
+    for stage in paths.STAGES:
         for c in chunks:
-            (results / stage / f"{c}.parquet").touch()
-            (results / stage / f"{c}.failures.parquet").touch()
+            table = paths.stage_table(results, "ferv39k", stage, c)
+            touch(table)
+            touch(paths.failures_beside(table))
         time.sleep(0.02)
-    shards.mkdir(parents=True, exist_ok=True)
     for c in chunks:
-        (shards / f"{c}.tar").touch()
-        (shards / f"{c}.failures.parquet").touch()
+        touch(paths.shard(shards, "ferv39k", c))
+        touch(paths.failures_beside(paths.shard(shards, "ferv39k", c)))
     time.sleep(0.02)
-    (results / "summary.json").touch()
+    touch(paths.summary(results, "ferv39k"))
 
 
 def main() -> None:

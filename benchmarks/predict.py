@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from fineclipper import paths
 from fineclipper.config import load_config
 from fineclipper.datasets.demo import render_clip, write_video
 from fineclipper.model import FineCLIPER, ModelConfig
@@ -29,7 +30,7 @@ def checkpoint(path: Path, clip_model: str) -> Path:
     """A checkpoint of a random-weight model, recording the default preprocessing."""
     cfg = load_config(overrides={"train": {"model": {"clip_model": clip_model, "pretrained": None}}})
     model = FineCLIPER(ModelConfig(**cfg["train"]["model"]), CLASSES)
-    preprocessing = {s: cfg[s] for s in ("frames", "landmarks", "masks", "describe")}
+    preprocessing = {s: cfg[s] for s in paths.STAGES}
     save_checkpoint(path, checkpoint_state(model, cfg["train"], 0, preprocessing))
     return path
 

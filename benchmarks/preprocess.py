@@ -27,9 +27,10 @@ from fineclipper.config import load_config
 from fineclipper.datasets.demo import render_clip, write_video
 from fineclipper.face.mesh import face_mesh_clip
 from fineclipper.io import read_table
+from fineclipper.paths import STAGES
 from fineclipper.stages import describe, frames, landmarks, masks
 from fineclipper.stages.common import decode_jpegs
-from fineclipper.stages.pack import STAGES, pack_chunk
+from fineclipper.stages.pack import pack_chunk
 
 #: (name, form of the sources, frames.crop, target for all stages / Face Mesh time)
 CASES = (

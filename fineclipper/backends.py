@@ -1,7 +1,8 @@
-"""The backends of the masks and describe stages: one registry per stage.
+"""The backends of the masks and describe stages: what each must offer, and one registry per stage.
 
 The stage builds its backend from here, the rules read whether it needs a GPU and which environment it
-runs in, and a test checks that the config schema's choices are the registry's names. Adding a backend
+runs in, and tests check that the config schema's choices are the registry's names and that every
+registered class offers its stage's interface (:class:`MaskParser`, :class:`Describer`). Adding a backend
 is one module (a class built from the stage's config section) and one line below.
 """
 
@@ -9,6 +10,37 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@runtime_checkable
+class MaskParser(Protocol):
+    """A ``masks.parser`` backend: face-part label maps of a clip's stored frames."""
+
+    #: Whether :meth:`parse` reads the frames' pixels; when False it is given None and needs only the shape.
+    needs_image: bool
+
+    def parse(self, images: list[np.ndarray] | None, landmarks: np.ndarray,
+              shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
+        """One ``(H, W)`` uint8 label map per frame (values index ``masks.LABELS``) from the clip's RGB frames
+        and ``(T, 478, 3)`` landmarks, and what the parser reports about the clip (JSON-able)."""
+
+
+@runtime_checkable
+class Describer(Protocol):
+    """A ``describe.backend``: text descriptions of the facial movements of clips.
+
+    A clip is a dict with ``id``, ``jpegs`` (JPEG bytes of the face crops), ``landmarks`` (T, 478, 3),
+    ``detected`` (T,), ``fps`` and ``indices``."""
+
+    #: What made the texts (backend, model, prompt hash, sampling): stored with every description.
+    provenance: dict
+
+    def describe(self, clips: list[dict]) -> list[str]:
+        """The raw description of each clip, in order (the leakage filter runs after)."""
 
 
 @dataclass(frozen=True)
@@ -20,12 +52,12 @@ class Backend:
     mem_mb: int = 0  # host memory it needs beyond the stage's own (a model's weights pass through it)
 
 
-#: masks.parser -> backend. A parser has ``needs_image`` and ``parse(images, landmarks, shape) -> (maps, info)``.
+#: masks.parser -> backend, a :class:`MaskParser`.
 MASK_PARSERS = {
     "landmarks": Backend("fineclipper.masks.landmarks:LandmarkParser", gpu=False),
     "sam": Backend("fineclipper.masks.sam:SamParser", gpu=True, files=("checkpoint",)),
 }
-#: describe.backend -> backend. A describer has ``provenance`` and ``describe(clips) -> texts``.
+#: describe.backend -> backend, a :class:`Describer`.
 DESCRIBERS = {
     "landmarks": Backend("fineclipper.describe.landmarks:LandmarkDescriber", gpu=False),
     "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml",
@@ -33,6 +65,8 @@ DESCRIBERS = {
 }
 #: stage -> (config key naming its backend, registry)
 REGISTRIES = {"masks": ("parser", MASK_PARSERS), "describe": ("backend", DESCRIBERS)}
+#: stage -> the interface its backends offer
+INTERFACES = {"masks": MaskParser, "describe": Describer}
 
 
 def backend_of(stage: str, cfg: dict) -> Backend:
@@ -44,7 +78,28 @@ def backend_of(stage: str, cfg: dict) -> Backend:
     return registry[name]
 
 
-def build_backend(stage: str, cfg: dict):
-    """The backend object of a stage, built from the stage's config section."""
-    module, name = backend_of(stage, cfg).factory.split(":")
-    return getattr(importlib.import_module(module), name)(cfg)
+def interface_members(interface: type) -> list[str]:
+    """The attributes and methods an interface (:class:`MaskParser`, :class:`Describer`) asks for."""
+    return [*interface.__annotations__, *(name for name, value in vars(interface).items()
+                                         if callable(value) and not name.startswith("_"))]
+
+
+def backend_class(backend: Backend) -> type:
+    """The class a registry entry names (its module imported)."""
+    module, name = backend.factory.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def build_backend(stage: str, cfg: dict) -> MaskParser | Describer:
+    """The backend object of a stage, built from the stage's config section; one that lacks a member of the
+    stage's interface is an error naming it."""
+    return check_interface(stage, backend_class(backend_of(stage, cfg))(cfg))
+
+
+def check_interface(stage: str, backend):
+    """The backend, if it offers every member of its stage's interface; else an error naming what it lacks."""
+    interface = INTERFACES[stage]
+    if not isinstance(backend, interface):
+        missing = [m for m in interface_members(interface) if not hasattr(backend, m)]
+        raise TypeError(f"{stage}: {type(backend).__name__} is not a {interface.__name__} (it lacks {missing})")
+    return backend

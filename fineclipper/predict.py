@@ -1,13 +1,23 @@
-"""``fineclipper predict``: a trained checkpoint on new videos.
+"""Prediction with a trained checkpoint: ``fineclipper predict`` on new videos, and the workflow's
+``predict`` target over a dataset's shards.
 
-The four stages (frames, landmarks, masks, describe) run in-process with the settings the checkpoint
-recorded from its training shards, then the model; a clip that cannot be used gets a row with its reason.
-An argument is a video file, a folder of frame images (one clip), or a folder of videos (each a clip; see
-:func:`expand_folder`); every argument and every file skipped gets a row.
+``fineclipper predict``: the four stages (frames, landmarks, masks, describe) run in-process with the
+settings the checkpoint recorded from its training shards, then the model; a clip that cannot be used gets a
+row with its reason. An argument is a video file, a folder of frame images (one clip), or a folder of videos
+(each a clip; see :func:`expand_folder`); every argument and every file skipped gets a row.
+
+The ``predict`` target runs the checkpoint over one chunk's shard (every clip of the chunk gets a row), then
+merges the chunks' files:
+
+    python -m fineclipper.predict chunk --checkpoint best.pt --shard S.tar --chunk C.json --failures F --out P.csv
+    python -m fineclipper.predict merge --inputs P1.csv P2.csv ... --out predictions.csv
+
+The rows are :mod:`fineclipper.predictions`'.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -17,11 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .chunks import failure_reasons, read_chunk
 from .datasets.manifest import sanitize_id
+from .errors import run_command
+from .paths import STAGES
+from .predictions import failure_row, prediction_row, prediction_rows, read_predictions, write_predictions
 from .video import IMAGE_SUFFIXES, describe_frames
 
 log = logging.getLogger("fineclipper")
-STAGES = ("frames", "landmarks", "masks", "describe")
 #: FFmpeg's demuxers of single images and text, which it also opens as a one-frame video stream (besides
 #: every ``*_pipe`` image demuxer): such a file is not a clip.
 STILL_FORMATS = {"image2", "tty"}
@@ -160,20 +173,19 @@ def parse_classes(text: str) -> list[str]:
 
 def predict_clips(checkpoint: str, paths: list[str], top_k: int = 3, sheet: str | None = None, batch_size: int = 8,
                   progress: bool = True, classes: list[str] | None = None) -> tuple[list[dict], dict]:
-    """Prediction rows for the clips at ``paths`` (see :mod:`fineclipper.train.predictions`) and timings.
+    """Prediction rows for the clips at ``paths`` (see :mod:`fineclipper.predictions`) and timings.
     ``classes``: score these class names (through the checkpoint's label-text templates) instead of the
     ones it was trained with; each row's ``vocabulary`` says which (``trained`` or ``open``)."""
-    import torch
     from tqdm import tqdm
 
+    from .device import best_device
     from .inspect import contact_sheet
     from .shards import decode_sample
     from .train.checkpoint import load_trained
     from .train.data import collate
     from .train.engine import predict, transform_for
-    from .train.predictions import failure_row, prediction_row
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = best_device()
     model, state = load_trained(checkpoint, device)
     vocabulary = "trained" if classes is None or list(classes) == list(state["classes"]) else "open"
     if vocabulary == "open":
@@ -243,8 +255,6 @@ def check_options(args) -> None:
 
 def run_predict(args) -> None:
     """The ``fineclipper predict`` command."""
-    from .train.predictions import write_predictions
-
     check_options(args)
     if not Path(args.checkpoint).is_file():
         raise FileNotFoundError(f"--checkpoint {args.checkpoint}: no such file")
@@ -259,3 +269,55 @@ def run_predict(args) -> None:
         write_predictions(args.out, rows)
         print(f"wrote {args.out}", file=sys.stderr)
 
+
+def predict_chunk(checkpoint: str, shard: str, chunk: str, failures: list[str], out: str, batch_size: int = 8) -> None:
+    """Predictions for every clip of one chunk: from its shard, or its failure reason."""
+    from .device import best_device
+    from .shards import stage_versions
+    from .train.checkpoint import load_trained
+    from .train.data import make_loader
+    from .train.engine import predict, transform_for
+
+    device = best_device()
+    model, state = load_trained(checkpoint, device)
+    built = stage_versions([shard])
+    trained = state.get("preprocessing", {}).get("stage_versions")
+    if built and trained and built != trained:
+        print(f"warning: {shard} was built by stage versions {built}, the checkpoint's training shards by "
+              f"{trained}: its inputs may differ from what the model learned on", file=sys.stderr)
+    loader = make_loader([shard], transform_for(model, False, state["train_config"].get("image_size")), batch_size, 0,
+                         train=False)
+    _, _, keys, _, probs = predict(model, loader, device)
+    rows = prediction_rows(model.class_names, keys, probs, read_chunk(chunk)["rows"], failure_reasons(failures))
+    write_predictions(out, rows)
+    print(f"{sum(r['status'] == 'ok' for r in rows)} of {len(rows)} clips predicted -> {out}")
+
+
+def merge(inputs: list[str], out: str) -> None:
+    """One file of the chunks' predictions, in chunk order."""
+    rows = [row for path in inputs for row in read_predictions(path)]
+    write_predictions(out, rows)
+    print(f"{len(rows)} clips ({sum(r['status'] == 'ok' for r in rows)} predicted) -> {out}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    command = sub.add_parser("chunk", help="a checkpoint's predictions for every clip of one chunk")
+    command.add_argument("--checkpoint", required=True, help="best.pt of a training run")
+    command.add_argument("--shard", required=True, help="the chunk's shard")
+    command.add_argument("--chunk", required=True, help="the chunk's manifest (results/<dataset>/chunks/<chunk>.json)")
+    command.add_argument("--failures", nargs="*", default=[], help="the chunk's failures table")
+    command.add_argument("--out", required=True, help="predictions file (.csv or .json)")
+    command = sub.add_parser("merge", help="one predictions file from the chunks' files")
+    command.add_argument("--inputs", nargs="+", required=True, help="the chunks' predictions files, in order")
+    command.add_argument("--out", required=True, help="the merged file (.csv or .json)")
+    args = parser.parse_args(argv)
+    if args.command == "chunk":
+        run_command("predict", predict_chunk, args.checkpoint, args.shard, args.chunk, args.failures, args.out)
+    else:
+        run_command("predict", merge, args.inputs, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -130,3 +130,16 @@ def decode_sample(raw: dict, frames: list[int] | None = None) -> dict:
     if "blendshapes.npy" in raw:
         out["blendshapes"] = npy_load(raw["blendshapes.npy"])[list(selected)]
     return out
+
+
+def stage_versions(shards: list[str]) -> dict:
+    """The stage versions that built the shards (from each shard's first sample; shards written by other
+    tools record none); shards of different versions are an error, since the model would learn from mixed
+    inputs."""
+    firsts = {s: next(iter_metadata(s), {}) for s in shards}
+    found = {json.dumps(meta["stage_versions"], sort_keys=True): s for s, meta in firsts.items()
+             if "stage_versions" in meta}
+    if len(found) > 1:
+        raise ValueError(f"the shards were built by different stage versions: {' vs '.join(found)} "
+                         f"(e.g. {' and '.join(found.values())}); rebuild them")
+    return json.loads(next(iter(found))) if found else {}

@@ -16,6 +16,7 @@ from .config import dataset_config_path, load_config, merge, validate_config
 from .datasets import AnnotationError, build_manifest, class_names, plan_chunks, plan_runs
 from .errors import ConfigError
 from .io import write_json_if_changed
+from .paths import chunk_captions, chunk_manifest
 from .video import uniform_indices
 
 OUTPUT_ROOTS = ("results", "shards", "logs")
@@ -60,14 +61,14 @@ class DatasetPlan:
         """One JSON per chunk (its rows and the dataset's class names), rewritten only when it changes: an
         unchanged plan leaves every mtime alone, and a changed chunk reruns just that chunk."""
         for chunk, rows in self.chunks.items():
-            write_json_if_changed(f"{self.config['results']}/{self.name}/chunks/{chunk}.json",
+            write_json_if_changed(chunk_manifest(self.config["results"], self.name, chunk),
                                   {"chunk": chunk, "classes": self.classes, "rows": rows})
             if self.captions is not None:  # apart from the manifest: new captions rerun pack alone
                 write_json_if_changed(self.captions_path(chunk), {"chunk": chunk, "captions": self.captions[chunk]})
 
     def captions_path(self, chunk: str) -> str:
         """Where a chunk's own captions are written (pack reads them)."""
-        return f"{self.config['results']}/{self.name}/captions/{chunk}.json"
+        return chunk_captions(self.config["results"], self.name, chunk)
 
 
 #: How many of a dataset's sources :func:`check_sources` looks for, spread over its list.

@@ -5,7 +5,7 @@ import json
 import re
 import sys
 
-from fineclipper import resolve_path
+from fineclipper import paths, resolve_path
 from fineclipper.backends import REGISTRIES, backend_of
 from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.workflow import plan_workflow
@@ -85,12 +85,8 @@ def backend_conda(stage):
     return env
 
 
-def chunk_file(wildcards):
-    return chunk_path(wildcards.dataset, wildcards.chunk)
-
-
-def chunk_path(dataset, chunk):
-    return f"{RESULTS_ROOT}/{dataset}/chunks/{chunk}.json"
+#: A job's chunk manifest (fineclipper/paths.py names every path of a run).
+CHUNK_MANIFEST = paths.chunk_manifest(RESULTS_ROOT, "{dataset}", "{chunk}")
 
 
 def stage_params(stage):
@@ -102,14 +98,10 @@ def stage_params(stage):
 
 
 def stage_output(stage):
-    return {
-        "table": f"{RESULTS_ROOT}/{{dataset}}/{stage}/{{chunk}}.parquet",
-        "failures": f"{RESULTS_ROOT}/{{dataset}}/{stage}/{{chunk}}.failures.parquet",
-    }
-
-
-def stage_table(stage):
-    return f"{RESULTS_ROOT}/{{dataset}}/{stage}/{{chunk}}.parquet"
+    """A stage rule's outputs: its table and the failures table beside it (later rules read them as
+    ``rules.<stage>.output``)."""
+    table = paths.stage_table(RESULTS_ROOT, "{dataset}", stage, "{chunk}")
+    return {"table": table, "failures": paths.failures_beside(table)}
 
 
 def stage_log(stage):
@@ -122,15 +114,21 @@ def stage_benchmark(stage):
 
 def shard_paths(plan, chunks=None):
     """Shards of a dataset (of these chunks; default all)."""
-    return [f"{SHARDS_ROOT}/{plan.name}/{c}.tar" for c in (plan.chunks if chunks is None else chunks)]
+    return [paths.shard(SHARDS_ROOT, plan.name, c) for c in (plan.chunks if chunks is None else chunks)]
 
 
 def failure_paths(plan, chunks=None):
-    return [f"{SHARDS_ROOT}/{plan.name}/{c}.failures.parquet" for c in (plan.chunks if chunks is None else chunks)]
+    """The failures tables beside :func:`shard_paths`."""
+    return [paths.failures_beside(shard) for shard in shard_paths(plan, chunks)]
+
+
+def chunk_manifests(plan, chunks=None):
+    """Chunk manifests of a dataset (of these chunks; default all)."""
+    return [paths.chunk_manifest(RESULTS_ROOT, plan.name, c) for c in (plan.chunks if chunks is None else chunks)]
 
 
 def summary_path(dataset):
-    return f"{RESULTS_ROOT}/{dataset}/summary.json"
+    return paths.summary(RESULTS_ROOT, dataset)
 
 
 def caption_inputs(wildcards):
@@ -174,8 +172,7 @@ def train_params(wildcards):
 
 
 #: The preprocessing that builds the shards, recorded in every checkpoint (for `fineclipper predict`).
-PREPROCESSING = json.dumps({stage: config[stage] for stage in ("frames", "landmarks", "masks", "describe")},
-                           sort_keys=True)
+PREPROCESSING = json.dumps({stage: config[stage] for stage in paths.STAGES}, sort_keys=True)
 
 
 def run_chunks(run, tested):
@@ -189,14 +186,12 @@ def evaluation_inputs(tested):
     (the listed clips) and failures tables of those groups."""
 
     def inputs(kind):
-        def paths(wildcards):
+        def input_paths(wildcards):
             plan, groups = tested(wildcards)
             chunks = plan.chunks_in(groups)
-            if kind == "chunks":
-                return [chunk_path(plan.name, c) for c in chunks]
-            return (shard_paths if kind == "shards" else failure_paths)(plan, chunks)
+            return {"shards": shard_paths, "chunks": chunk_manifests, "failures": failure_paths}[kind](plan, chunks)
 
-        return paths
+        return input_paths
 
     return {kind: inputs(kind) for kind in ("shards", "chunks", "failures")}
 

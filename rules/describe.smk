@@ -3,9 +3,9 @@
 
 rule describe:
     input:
-        chunk=chunk_file,
-        frames=stage_table("frames"),
-        landmarks=stage_table("landmarks"),
+        chunk=CHUNK_MANIFEST,
+        frames=rules.frames.output.table,
+        landmarks=rules.landmarks.output.table,
         backend_files=backend_files("describe"),
     output:
         **stage_output("describe"),

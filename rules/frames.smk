@@ -3,7 +3,7 @@
 
 rule frames:
     input:
-        chunk=chunk_file,
+        chunk=CHUNK_MANIFEST,
         sources=source_inputs,
     output:
         **stage_output("frames"),

@@ -3,7 +3,7 @@
 
 rule landmarks:
     input:
-        frames=stage_table("frames"),
+        frames=rules.frames.output.table,
     output:
         **stage_output("landmarks"),
     params:

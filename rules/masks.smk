@@ -3,8 +3,8 @@
 
 rule masks:
     input:
-        frames=stage_table("frames"),
-        landmarks=stage_table("landmarks"),
+        frames=rules.frames.output.table,
+        landmarks=rules.landmarks.output.table,
         backend_files=backend_files("masks"),
     output:
         **stage_output("masks"),

@@ -1,17 +1,17 @@
 # One WebDataset shard per chunk, its failures table beside it, and the end-of-run summary.
 
-from fineclipper.stages.pack import STAGES  # the stage outputs a shard joins
+from fineclipper.paths import STAGES  # the stage outputs a shard joins
 
 
 rule pack:
     input:
-        chunk=chunk_file,
+        chunk=CHUNK_MANIFEST,
         captions=caption_inputs,
-        **{s: stage_table(s) for s in STAGES},
-        **{f"{s}_failures": stage_output(s)["failures"] for s in STAGES},
+        **{s: getattr(rules, s).output.table for s in STAGES},
+        **{f"{s}_failures": getattr(rules, s).output.failures for s in STAGES},
     output:
-        shard=f"{SHARDS_ROOT}/{{dataset}}/{{chunk}}.tar",
-        failures=f"{SHARDS_ROOT}/{{dataset}}/{{chunk}}.failures.parquet",
+        shard=paths.shard(SHARDS_ROOT, "{dataset}", "{chunk}"),
+        failures=paths.failures_beside(paths.shard(SHARDS_ROOT, "{dataset}", "{chunk}")),
     params:
         version=STAGE_VERSIONS["pack"],
         stage_args=lambda wildcards, input: " ".join(
@@ -34,7 +34,7 @@ rule pack:
 
 rule summary:
     input:
-        chunks=lambda wildcards: [chunk_path(wildcards.dataset, c) for c in DATASETS[wildcards.dataset].chunks],
+        chunks=lambda wildcards: chunk_manifests(DATASETS[wildcards.dataset]),
         shards=lambda wildcards: shard_paths(DATASETS[wildcards.dataset]),
         failures=lambda wildcards: failure_paths(DATASETS[wildcards.dataset]),
     output:

@@ -5,9 +5,9 @@
 rule predict_chunk:
     input:
         checkpoint=predict_checkpoint,
-        shard=f"{SHARDS_ROOT}/{PRIMARY.name}/{{chunk}}.tar",
-        failures=f"{SHARDS_ROOT}/{PRIMARY.name}/{{chunk}}.failures.parquet",
-        chunk=f"{RESULTS}/chunks/{{chunk}}.json",
+        shard=paths.shard(SHARDS_ROOT, PRIMARY.name, "{chunk}"),
+        failures=paths.failures_beside(paths.shard(SHARDS_ROOT, PRIMARY.name, "{chunk}")),
+        chunk=paths.chunk_manifest(RESULTS_ROOT, PRIMARY.name, "{chunk}"),
     output:
         f"{RESULTS}/predict/{{chunk}}.csv",
     log:
@@ -17,7 +17,7 @@ rule predict_chunk:
         mem_mb=8000,
         gpu=1,
     shell:
-        "{PYTHON} -m fineclipper.train.predictions chunk --checkpoint {input.checkpoint:q} --shard {input.shard:q}"
+        "{PYTHON} -m fineclipper.predict chunk --checkpoint {input.checkpoint:q} --shard {input.shard:q}"
         " --chunk {input.chunk:q} --failures {input.failures:q} --out {output:q} > {log:q} 2>&1"
 
 
@@ -29,4 +29,4 @@ rule merge_predictions:
     log:
         f"{LOGS}/predict/merge.log",
     shell:
-        "{PYTHON} -m fineclipper.train.predictions merge --inputs {input:q} --out {output:q} > {log:q} 2>&1"
+        "{PYTHON} -m fineclipper.predict merge --inputs {input:q} --out {output:q} > {log:q} 2>&1"

@@ -34,7 +34,7 @@ rule train:
 
 rule evaluate:
     input:
-        checkpoint=f"{RUN_DIR}/train/{{run}}/best.pt",
+        checkpoint=rules.train.output.best,
         **evaluation_inputs(lambda wildcards: (PRIMARY, PRIMARY.runs[wildcards.run])),
     output:
         metrics=f"{RUN_DIR}/eval/{{run}}/metrics.json",
@@ -56,7 +56,7 @@ rule evaluate:
 
 rule evaluate_other:
     input:
-        checkpoint=f"{RUN_DIR}/train/{{run}}/best.pt",
+        checkpoint=rules.train.output.best,
         **evaluation_inputs(lambda wildcards: (OTHERS[wildcards.target], OTHERS[wildcards.target].test_groups)),
     output:
         metrics=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/metrics.json",

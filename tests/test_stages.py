@@ -14,9 +14,10 @@ from media import frame_folder
 
 from fineclipper import REPO_ROOT
 from fineclipper.config import load_config
+from fineclipper.paths import STAGES
 from fineclipper.shards import decode_sample, iter_raw
 from fineclipper.stages import describe, frames, landmarks, masks
-from fineclipper.stages.pack import STAGES, pack_chunk
+from fineclipper.stages.pack import pack_chunk
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,8 @@ def video_input(clip: dict, frames: int, max_pixels: int, fallback_fps: float) -
 class VllmDescriber:
     """Describe clips with a video language model in vLLM's offline engine (see the module's doc)."""
 
+    provenance: dict  # set once the engine is built: the model, prompt hash, sampling and vLLM version
+
     def __init__(self, cfg: dict):
         self.model = configured_model(cfg)
         self.frames, self.max_pixels, self.fallback_fps = cfg["frames"], cfg["max_pixels"], cfg["fallback_fps"]

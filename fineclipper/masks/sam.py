@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..device import best_device
 from ..face import regions as R
 from ..shipped import shipped_path
 from .labels import LABEL_INDEX
@@ -146,7 +147,7 @@ class SamParser:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = best_device()
         self.sam = load_sam(cfg["checkpoint"], cfg["model_type"]).to(self.device)
         self.threshold = cfg["iou_threshold"]
         self.batch_size = cfg["batch_size"]

@@ -1,1 +1,2 @@
-"""Pipeline stages. Each module has a ``main()`` that one Snakemake rule calls on one chunk."""
+"""Pipeline stages. Each module has a per-chunk ``run(...)`` and a ``main()``, one :func:`~.common.stage_main` call,
+that its Snakemake rule runs on one chunk (``python -m fineclipper.stages.<stage>``)."""

@@ -1,4 +1,5 @@
-"""What every stage shares: argument parsing, the per-video loop that records failures, table IO."""
+"""What every stage shares: its command line (:func:`stage_main`), the per-video loop that records failures,
+table IO."""
 
 from __future__ import annotations
 
@@ -14,30 +15,44 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from ..backends import REGISTRIES, backend_of
+from ..chunks import FAILURE_SCHEMA
+from ..errors import run_command
 from ..io import read_table, write_table
 from ..video import VideoError
 
 log = logging.getLogger("fineclipper")
-
-FAILURE_SCHEMA = pa.schema([("id", pa.string()), ("stage", pa.string()), ("reason", pa.string())])
 
 
 class VideoFailure(VideoError):
     """Raised by a stage's per-video step for an expected, recorded failure (no face, too few frames)."""
 
 
-def stage_args(description: str, inputs: Iterable[str]) -> argparse.Namespace:
-    """Parse ``--<input> PATH`` for each input, ``--output``, ``--failures`` and ``--config JSON``."""
-    parser = argparse.ArgumentParser(description=description)
+def stage_main(stage: str, run: Callable, inputs: Iterable[str], optional_inputs: Iterable[str] = (),
+               listed_inputs: Iterable[str] = (), writes_failures: bool = True) -> None:
+    """The command line of a stage module, as its rule runs it (``python -m fineclipper.stages.<stage>``):
+    ``--<input> PATH`` for each of ``inputs`` (``optional_inputs`` may be left out, ``listed_inputs`` take any
+    number of paths), ``--output``, ``--failures`` (unless the stage writes none) and ``--config JSON`` (the
+    stage's config section). A stage with a backend (:data:`fineclipper.backends.REGISTRIES`) first moves to
+    the backend's interpreter; then ``run(<input>=..., output=..., failures=..., config=...)`` runs, and an
+    expected error ends it with one line naming the problem."""
+    parser = argparse.ArgumentParser(description=sys.modules[run.__module__].__doc__)
     for name in inputs:
         parser.add_argument(f"--{name}", required=True)
+    for name in optional_inputs:
+        parser.add_argument(f"--{name}")
+    for name in listed_inputs:
+        parser.add_argument(f"--{name}", nargs="*", default=[])
     parser.add_argument("--output", required=True)
-    parser.add_argument("--failures", required=True)
+    if writes_failures:
+        parser.add_argument("--failures", required=True, help="the stage's failures table")
     parser.add_argument("--config", default="{}", help="the stage's config section as JSON")
-    args = parser.parse_args()
-    args.config = json.loads(args.config)
+    args = vars(parser.parse_args())
+    args["config"] = json.loads(args["config"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    return args
+    if stage in REGISTRIES:
+        run_in_backend_python(stage, args["config"])
+    run_command(f"{stage} stage", lambda: run(**args))
 
 
 #: Set in a stage re-run under another interpreter, so it never hands over twice.
@@ -48,8 +63,6 @@ def backend_python(stage: str, cfg: dict) -> str | None:
     """The interpreter a stage's backend is meant to run in, if not this one: the stage's ``python``
     setting, else (for a backend with its own conda environment) the conda environment active for the
     job, as Snakemake activates it with ``--sdm conda``."""
-    from ..backends import backend_of
-
     if cfg.get("python"):
         return cfg["python"]
     conda = os.environ.get("CONDA_PREFIX")
@@ -102,11 +115,6 @@ def write_outputs(output: str, failures_path: str, rows: list[dict], schema: pa.
 
 def read_rows(path: str | Path) -> list[dict]:
     return read_table(path).to_pylist()
-
-
-def read_chunk(path: str | Path) -> dict:
-    """The chunk manifest written at parse time: ``{"chunk": id, "rows": [manifest rows]}``."""
-    return json.loads(Path(path).read_text())
 
 
 def decode_jpegs(jpegs: list[bytes]) -> list[np.ndarray]:

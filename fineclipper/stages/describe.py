@@ -10,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 
 from ..backends import build_backend
+from ..chunks import read_chunk
 from ..describe.leakage import remove_leakage
-from ..errors import run_command
 from ..io import npy_load
-from .common import read_chunk, read_rows, run_in_backend_python, run_per_video, stage_args, write_outputs
+from .common import read_rows, run_per_video, stage_main, write_outputs
 
 log = logging.getLogger("fineclipper")
 
@@ -74,9 +74,7 @@ def run(chunk: str, frames: str, landmarks: str, output: str, failures: str, con
 
 
 def main() -> None:
-    args = stage_args(__doc__, ["chunk", "frames", "landmarks"])
-    run_in_backend_python("describe", args.config)
-    run_command("describe stage", run, args.chunk, args.frames, args.landmarks, args.output, args.failures, args.config)
+    stage_main("describe", run, inputs=["chunk", "frames", "landmarks"])
 
 
 if __name__ == "__main__":

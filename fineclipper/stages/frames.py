@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..errors import run_command
+from ..chunks import read_chunk
 from ..face.detect import FaceDetector, crop_face, smooth_boxes
 from ..io import encode_image
 from ..video import read_clip
-from .common import VideoFailure, read_chunk, run_per_video, stage_args, write_outputs
+from .common import VideoFailure, run_per_video, stage_main, write_outputs
 
 SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -105,8 +105,7 @@ def run(chunk: str, output: str, failures: str, config: dict, progress: bool = T
 
 
 def main() -> None:
-    args = stage_args(__doc__, ["chunk"])
-    run_command("frames stage", run, args.chunk, args.output, args.failures, args.config)
+    stage_main("frames", run, inputs=["chunk"])
 
 
 if __name__ == "__main__":

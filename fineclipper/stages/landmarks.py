@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..errors import run_command
 from ..face.mesh import face_landmarker_clip, face_mesh_clip
 from ..io import npy_bytes
-from .common import VideoFailure, decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
+from .common import VideoFailure, decode_jpegs, read_rows, run_per_video, stage_main, write_outputs
 
 SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -49,8 +48,7 @@ def run(frames: str, output: str, failures: str, config: dict, progress: bool = 
 
 
 def main() -> None:
-    args = stage_args(__doc__, ["frames"])
-    run_command("landmarks stage", run, args.frames, args.output, args.failures, args.config)
+    stage_main("landmarks", run, inputs=["frames"])
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ import numpy as np
 import pyarrow as pa
 
 from ..backends import build_backend
-from ..errors import run_command
 from ..io import encode_image, npy_load
-from .common import decode_jpegs, read_rows, run_per_video, stage_args, write_outputs
+from .common import decode_jpegs, read_rows, run_per_video, stage_main, write_outputs
 
 SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -46,8 +45,7 @@ def run(frames: str, landmarks: str, output: str, failures: str, config: dict, p
 
 
 def main() -> None:
-    args = stage_args(__doc__, ["frames", "landmarks"])
-    run_command("masks stage", run, args.frames, args.landmarks, args.output, args.failures, args.config)
+    stage_main("masks", run, inputs=["frames", "landmarks"])
 
 
 if __name__ == "__main__":

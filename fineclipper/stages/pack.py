@@ -3,42 +3,43 @@ failures table next to it. Every manifest row of the chunk ends up in exactly on
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
 
 import pyarrow as pa
 
-from ..errors import run_command
+from ..chunks import FAILURE_SCHEMA, read_chunk
 from ..io import npy_load, read_table, write_table
+from ..paths import STAGES
 from ..shards import make_sample, write_shard
-from .common import FAILURE_SCHEMA, read_chunk
+from .common import stage_main
 from .versions import STAGE_VERSIONS
 
 log = logging.getLogger("fineclipper")
-STAGES = ("frames", "landmarks", "masks", "describe")
 
 
-def clip_sample(row: dict, chunk: str, fr: dict, lm: dict, mk: dict, ds: dict, caption: str | None = None) -> dict:
+def clip_sample(row: dict, chunk: str, frames: dict, landmarks: dict, masks: dict, description: dict,
+                caption: str | None = None) -> dict:
     """The shard sample of one clip from its manifest row, its rows of the four stage tables and its own
     caption, if it has one."""
     meta = {
         "dataset": row["dataset"], "id": row["id"], "label": row.get("label"), "label_name": row.get("label_name"),
-        "group": row["group"], "chunk": chunk, "source": row["source"], "fps": fr["fps"],
-        "total_frames": fr["total_frames"], "frame_indices": fr["indices"], "boxes": fr["boxes"],
-        "face_detected": fr["detected"], "face_found": fr["face_found"],
-        "unreadable_frames": fr["unreadable_frames"], "frames_declared": fr["frames_declared"],
-        "frames_decoded": fr["frames_decoded"], "partial": fr["partial"], "landmarks_detected": lm["detected"],
-        "detection_rate": sum(lm["detected"]) / max(1, len(lm["detected"])), "width": fr["width"],
-        "height": fr["height"], "rotation": fr["rotation"], "description_backend": ds["backend"],
-        "removed_words": ds["removed"],
-        "description_provenance": json.loads(ds["provenance"]), "mask_info": json.loads(mk["info"]),
+        "group": row["group"], "chunk": chunk, "source": row["source"], "fps": frames["fps"],
+        "total_frames": frames["total_frames"], "frame_indices": frames["indices"], "boxes": frames["boxes"],
+        "face_detected": frames["detected"], "face_found": frames["face_found"],
+        "unreadable_frames": frames["unreadable_frames"], "frames_declared": frames["frames_declared"],
+        "frames_decoded": frames["frames_decoded"], "partial": frames["partial"],
+        "landmarks_detected": landmarks["detected"],
+        "detection_rate": sum(landmarks["detected"]) / max(1, len(landmarks["detected"])), "width": frames["width"],
+        "height": frames["height"], "rotation": frames["rotation"], "description_backend": description["backend"],
+        "removed_words": description["removed"],
+        "description_provenance": json.loads(description["provenance"]), "mask_info": json.loads(masks["info"]),
         "stage_versions": STAGE_VERSIONS,
     }
-    blend = npy_load(lm["blendshapes"]) if lm.get("blendshapes") is not None else None
-    return make_sample(row["id"], fr["jpegs"], mk["pngs"], npy_load(lm["landmarks"]), ds["text"], row.get("label"),
-                       meta, blend, caption)
+    blendshapes = npy_load(landmarks["blendshapes"]) if landmarks.get("blendshapes") is not None else None
+    return make_sample(row["id"], frames["jpegs"], masks["pngs"], npy_load(landmarks["landmarks"]), description["text"],
+                       row.get("label"), meta, blendshapes, caption)
 
 
 def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: dict[str, str],
@@ -80,25 +81,17 @@ def pack_chunk(chunk_path: str, stage_tables: dict[str, str], stage_failures: di
     return counts
 
 
+def run(chunk: str, output: str, failures: str, config: dict, captions: str | None = None, **stage_paths: str) -> None:
+    """:func:`pack_chunk` from the command line's paths: ``--<stage>`` (its table) and ``--<stage>-failures``
+    for each of :data:`~fineclipper.paths.STAGES`; ``config`` is unused (pack has no settings)."""
+    counts = pack_chunk(chunk, {s: stage_paths[s] for s in STAGES}, {s: stage_paths[f"{s}_failures"] for s in STAGES},
+                        output, failures, captions)
+    log.info("pack %s: %s", output, json.dumps(counts))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--chunk", required=True)
-    for s in STAGES:
-        parser.add_argument(f"--{s}", required=True)
-        parser.add_argument(f"--{s}-failures", required=True)
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--failures", required=True)
-    parser.add_argument("--captions", help="the chunk's own captions (JSON), for a dataset that has them")
-    parser.add_argument("--config", default="{}")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run_command("pack stage", pack_and_log, args)
-
-
-def pack_and_log(args: argparse.Namespace) -> None:
-    counts = pack_chunk(args.chunk, {s: getattr(args, s) for s in STAGES},
-                        {s: getattr(args, f"{s}_failures") for s in STAGES}, args.output, args.failures, args.captions)
-    log.info("pack %s: %s", args.output, json.dumps(counts))
+    stage_main("pack", run, inputs=["chunk", *STAGES, *(f"{s}-failures" for s in STAGES)],
+               optional_inputs=["captions"])
 
 
 if __name__ == "__main__":

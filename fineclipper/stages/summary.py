@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from collections import Counter
@@ -11,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..chunks import read_chunk
 from ..io import read_table, write_json
 from ..shards import iter_metadata
-from .common import read_chunk
+from .common import stage_main
 
 
 def distribution(values: list[float], bins) -> dict:
@@ -71,16 +70,10 @@ def summarize(chunks: list[str], shards: list[str], failures: list[str]) -> dict
             "face_detector": dict(face_found), "unreadable_frames": unreadable, "partial_clips": partial}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--chunks", nargs="*", default=[])
-    parser.add_argument("--shards", nargs="*", default=[])
-    parser.add_argument("--failures", nargs="*", default=[])
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--config", default="{}")
-    args = parser.parse_args()
-    cfg = json.loads(args.config)
-    summary = summarize(args.chunks, args.shards, args.failures)
+def run(chunks: list[str], shards: list[str], failures: list[str], output: str, config: dict) -> None:
+    """Write the summary of a dataset's chunks (their manifests, shards and failures tables, in one order) and
+    print it; more failures than ``max_failed_fraction`` stop the run with ``strict``, else warn."""
+    summary = summarize(chunks, shards, failures)
     if summary["packed"] + summary["failed"] != summary["videos"]:
         sys.exit(f"summary: {summary['packed']} packed + {summary['failed']} failed != {summary['videos']} videos")
     lines = [f"{summary['packed']} of {summary['videos']} videos packed, {summary['failed']} failed"]
@@ -90,14 +83,19 @@ def main() -> None:
         lines.append(f"  partial: {summary['partial_clips']} packed clips have fewer frames than their source "
                      "declares (frames_declared, frames_decoded in their json)")
     print("\n".join(lines), file=sys.stderr)
-    limit = cfg.get("max_failed_fraction", 1.0)
+    limit = config.get("max_failed_fraction", 1.0)
     message = (f"{summary['failed_fraction']:.1%} of videos failed, more than max_failed_fraction {limit:.1%}; "
-               f"see {Path(args.output).parent}/*.failures.parquet")
-    if summary["failed_fraction"] > limit and cfg.get("strict"):
+               f"see {Path(output).parent}/*.failures.parquet")
+    if summary["failed_fraction"] > limit and config.get("strict"):
         sys.exit(f"failures.strict: {message}")
-    write_json(args.output, summary)
+    write_json(output, summary)
     if summary["failed_fraction"] > limit:
         print(f"warning (failures.strict: false): {message}", file=sys.stderr)
+
+
+def main() -> None:
+    stage_main("summary", run, inputs=[], listed_inputs=["chunks", "shards", "failures"], writes_failures=False)
+
 
 if __name__ == "__main__":
     main()

@@ -6,12 +6,14 @@ import os
 
 import torch
 
+from ..device import best_device
+
 
 def setup_distributed() -> tuple[int, int, torch.device]:
     """Join the process group torchrun describes (if any); return rank, world size and device."""
     world = int(os.environ.get("WORLD_SIZE", 1))
     local = int(os.environ.get("LOCAL_RANK", 0))
-    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+    device = best_device(local)
     if world > 1 and not torch.distributed.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)

@@ -14,27 +14,22 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from ..chunks import failure_reasons, read_chunk
 from ..datasets.classes import match_by_name
+from ..device import best_device
 from ..errors import json_argument, run_command
-from ..io import read_table, write_json
-from ..stages.common import read_chunk
+from ..io import write_json
+from ..predictions import prediction_rows, write_predictions
 from .checkpoint import load_trained
 from .data import expand_shards, make_loader
 from .engine import predict, transform_for
 from .metrics import MISSING, coverage_scores, plot_confusion
-from .predictions import prediction_rows, write_predictions
 
 
 def listed_clips(chunks: list[str]) -> list[dict]:
     """Every clip the chunk manifests list (id, label, label_name, group), in manifest order."""
     return [row for chunk in chunks for row in read_chunk(chunk)["rows"]]
-
-
-def failure_reasons(failures: list[str]) -> dict[str, dict]:
-    """id -> failures-table row (stage, reason), over the chunks' failures tables."""
-    return {f["id"]: f for path in failures for f in read_table(path).to_pylist()}
 
 
 #: What metrics.json says a figure measures, by how the model was trained and where it is scored.
@@ -59,7 +54,7 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
     """Score a checkpoint on the clips the ``chunks`` manifests list, reading them from ``shards``;
     ``other_protocol`` (``zero_shot`` or ``cross_dataset``): the clips are another dataset's than the
     checkpoint was trained on, scored with its ``classes``."""
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = best_device()
     model, state = load_trained(checkpoint, device)
     protocol = protocol_of(state, other_protocol)
     if classes is not None and list(classes) != list(state["classes"]):

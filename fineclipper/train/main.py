@@ -19,6 +19,7 @@ import torch
 from ..config import load_config
 from ..errors import json_argument, run_command
 from ..io import write_json
+from ..shards import CAPTION_FIELD, stage_versions
 from .checkpoint import build_model, checkpoint_state, load_checkpoint, save_checkpoint
 from .data import epoch_batches, expand_shards, is_validation, make_loader, shard_group
 from .distributed import barrier, cleanup, setup_distributed, wrap_ddp
@@ -31,8 +32,6 @@ def readable_shards(shards: list[str], skip_bad: bool, need_labels: bool = True,
     the shards skipped. A truncated or unreadable shard is an error naming it, or (``skip_bad``) a warning.
     ``need_labels``: an unlabelled sample is an error; ``need_captions``: only samples with a caption of
     their own are listed (the others are counted and left out)."""
-    from ..shards import CAPTION_FIELD
-
     keys, skipped = {}, []
     uncaptioned = 0
     for shard in shards:
@@ -61,21 +60,6 @@ def readable_shards(shards: list[str], skip_bad: bool, need_labels: bool = True,
         print(f"{uncaptioned} clips have no caption of their own: caption pre-training leaves them out",
               file=sys.stderr)
     return keys, skipped
-
-
-def stage_versions(shards: list[str]) -> dict:
-    """The stage versions that built the shards (from each shard's first sample; shards written by other
-    tools record none); shards of different versions are an error, since the model would learn from mixed
-    inputs."""
-    from ..shards import iter_metadata
-
-    firsts = {s: next(iter_metadata(s), {}) for s in shards}
-    found = {json.dumps(meta["stage_versions"], sort_keys=True): s for s, meta in firsts.items()
-             if "stage_versions" in meta}
-    if len(found) > 1:
-        raise ValueError(f"the shards were built by different stage versions: {' vs '.join(found)} "
-                         f"(e.g. {' and '.join(found.values())}); rebuild them")
-    return json.loads(next(iter(found))) if found else {}
 
 
 def selection_key(record: dict) -> tuple | None:

@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 
 from ..io import write_bytes, write_json
+from .report_html import TABLE3_DATASETS, pm, render
 
 FIGURES = ("uar", "war", "uar_evaluated", "war_evaluated")
 
@@ -87,12 +88,6 @@ def curves(paths: list[str]) -> dict:
 PAPER_KEYS = ("method", "variant", "backbone", "setting", "train_on", "source", "tunable_params_m")
 
 
-#: The datasets of the paper's Table 3, its columns.
-TABLE3_DATASETS = ("dfew", "ferv39k", "mafw")
-#: Our caption sources as Table 3 names its pre-training captions.
-CAPTION_KINDS = {"dataset": "video", "describe": "fine-grained"}
-
-
 def paper_rows(paper: str | Path, dataset: str) -> tuple[list[dict], list[dict], dict]:
     """From resources/paper_results.yaml: the published results on this dataset; the rows of Table 3
     (zero-shot: each with its figures per dataset); and the sources."""
@@ -159,12 +154,6 @@ def aggregate(dataset: str, metrics: list[str], curve_paths: list[str], other: l
     }
 
 
-def pm(figure: dict, scale: float = 100) -> str:
-    """``mean +- sd`` in percent."""
-    sd = f" ± {figure['sd'] * scale:.2f}" if figure.get("sd") is not None else ""
-    return f"{figure['mean'] * scale:.2f}{sd}"
-
-
 def lines(summary: dict) -> list[str]:
     """The summary as text, coverage beside every number."""
     out = []
@@ -199,8 +188,6 @@ def main(argv=None) -> None:
     parser.add_argument("--output", required=True, help="summary.json")
     parser.add_argument("--html", required=True, help="report.html")
     args = parser.parse_args(argv)
-    from .report_html import render
-
     summary = aggregate(args.dataset, args.metrics, args.curves, args.other, args.preprocessing, args.paper,
                         args.train_summaries)
     print("\n".join(lines(summary)))

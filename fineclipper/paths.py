@@ -1,0 +1,41 @@
+"""Where a run writes: the per-chunk stages' names and every path pattern of the preprocessing, defined once.
+
+The rules, the chunk plan (:mod:`fineclipper.workflow`), the stages and the benchmarks all take their paths
+from here. Each function joins an output root (config ``results`` or ``shards``), a dataset and a chunk; a
+rule passes Snakemake wildcards (``"{dataset}"``, ``"{chunk}"``) and gets its pattern.
+"""
+
+from __future__ import annotations
+
+#: The per-chunk stages whose tables a shard joins, in pipeline order.
+STAGES = ("frames", "landmarks", "masks", "describe")
+
+
+def chunk_manifest(results: str, dataset: str, chunk: str) -> str:
+    """A chunk's manifest, written at parse time: its rows and the dataset's class names."""
+    return f"{results}/{dataset}/chunks/{chunk}.json"
+
+
+def chunk_captions(results: str, dataset: str, chunk: str) -> str:
+    """A chunk's own captions (clip id -> caption), written at parse time for a dataset that has them."""
+    return f"{results}/{dataset}/captions/{chunk}.json"
+
+
+def stage_table(results: str, dataset: str, stage: str, chunk: str) -> str:
+    """The table a stage writes for a chunk."""
+    return f"{results}/{dataset}/{stage}/{chunk}.parquet"
+
+
+def shard(shards: str, dataset: str, chunk: str) -> str:
+    """A chunk's WebDataset shard."""
+    return f"{shards}/{dataset}/{chunk}.tar"
+
+
+def failures_beside(path: str) -> str:
+    """The failures table written beside a stage table or a shard: ``<name>.failures.parquet``."""
+    return f"{path.rsplit('.', 1)[0]}.failures.parquet"
+
+
+def summary(results: str, dataset: str) -> str:
+    """A dataset's end-of-preprocessing summary."""
+    return f"{results}/{dataset}/summary.json"
