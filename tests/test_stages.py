@@ -210,3 +210,28 @@ def test_a_shard_holds_the_documented_fields(chunk, tmp_path):
         assert documented - optional <= {numbered(name) for name in raw if not name.startswith("__")} <= documented
         assert "cls" in raw  # the chunk's clips are labelled
         assert sorted(json.loads(raw["json"])) == sorted(metadata_keys)
+
+
+def test_reads_run_one_video_ahead_and_a_failed_read_fails_only_its_video():
+    import threading
+
+    from fineclipper.stages.common import run_per_video
+    from fineclipper.video import VideoError
+
+    started = {i: threading.Event() for i in range(4)}
+
+    def read(item):
+        started[item["id"]].set()
+        if item["id"] == 2:
+            raise VideoError("cannot decode")
+        return item["id"] * 10
+
+    def process(item, value):
+        # the next video's read has started while this one is processed (the last has no next)
+        following = item["id"] + 1
+        overlapped = following not in started or started[following].wait(timeout=10)
+        return {"id": item["id"], "value": value, "overlapped": overlapped}
+
+    results, failures = run_per_video("test", [{"id": i} for i in range(4)], process, progress=False, read=read)
+    assert results == [{"id": i, "value": 10 * i, "overlapped": True} for i in (0, 1, 3)]
+    assert failures == [{"id": 2, "stage": "test", "reason": "cannot decode"}]

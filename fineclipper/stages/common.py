@@ -9,7 +9,8 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -84,20 +85,36 @@ def run_in_backend_python(stage: str, cfg: dict) -> None:
         os.execve(python, [python, "-m", module, *sys.argv[1:]], env)
 
 
+def read_ahead(items: list, read: Callable) -> Iterator[Future]:
+    """``read(item)`` for each item in turn, the next one running in a background thread while the caller
+    works on the current one; yields futures, whose ``result()`` returns the read or raises its error.
+
+    Reading (file IO, FFmpeg's and OpenCV's decoding) releases the GIL, as MediaPipe's graphs do, so a
+    stage overlaps decoding clip k+1 with the face models on clip k. At most two reads are held at once."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(read, items[0]) if items else None
+        for following in [*items[1:], None]:
+            current, pending = pending, None if following is None else pool.submit(read, following)
+            yield current
+
+
 def run_per_video(stage: str, items: list, process: Callable, key: Callable = lambda item: item["id"],
-                  progress: bool = True) -> tuple[list[dict], list[dict]]:
+                  progress: bool = True, read: Callable | None = None) -> tuple[list[dict], list[dict]]:
     """Apply ``process`` to each item; a failing item becomes a failure row, never a crash of the chunk.
 
-    Returns ``(results, failures)``. Expected failures (:class:`VideoError`) keep their message;
-    unexpected exceptions are recorded with their type and logged with a traceback.
+    With ``read``, each item's input is read one item ahead (:func:`read_ahead`) and ``process(item,
+    input)`` gets it; a failed read fails its item as ``process`` would. Returns ``(results, failures)``.
+    Expected failures (:class:`VideoError`) keep their message; unexpected exceptions are recorded with
+    their type and logged with a traceback.
     """
     from tqdm import tqdm
 
     results, failures = [], []
+    inputs = read_ahead(items, read) if read is not None else None
     for item in tqdm(items, desc=stage, unit="video", disable=not progress, file=sys.stderr):
         vid = key(item)
         try:
-            results.append(process(item))
+            results.append(process(item) if inputs is None else process(item, next(inputs).result()))
         except VideoError as e:
             failures.append({"id": vid, "stage": stage, "reason": str(e)})
         except Exception as e:  # noqa: BLE001 - one bad video must not kill the chunk

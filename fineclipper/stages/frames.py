@@ -11,7 +11,7 @@ import pyarrow as pa
 from ..chunks import read_chunk
 from ..face.detect import FaceDetector, crop_face, smooth_boxes
 from ..io import encode_image
-from ..video import read_clip
+from ..video import Clip, read_clip
 from .common import VideoFailure, run_per_video, stage_main, write_outputs
 
 SCHEMA = pa.schema([
@@ -57,10 +57,14 @@ class FrameExtractor:
         self.detector = (FaceDetector(cfg["min_detection_confidence"], cfg["full_range"])
                          if cfg["crop"] == "detect" else None)
 
-    def __call__(self, row: dict) -> dict:
+    def read(self, row: dict) -> Clip:
+        """The row's kept frames, decoded (face crops already at the output size stay JPEG: crop: none)."""
+        return read_clip(row["source"], self.cfg["max_frames"], self.cfg["size"] if self.detector is None else None)
+
+    def __call__(self, row: dict, clip: Clip | None = None) -> dict:
+        """The row's ``frames`` table row; ``clip`` is :meth:`read`'s result where it was read ahead."""
         cfg = self.cfg
-        # Face crops already at the output size are stored as they are (crop: none only).
-        clip = read_clip(row["source"], cfg["max_frames"], cfg["size"] if self.detector is None else None)
+        clip = self.read(row) if clip is None else clip
         if len(clip.frames) < cfg["min_frames"]:
             raise VideoFailure(f"too few frames: {len(clip.frames)} < min_frames {cfg['min_frames']}")
         h, w = (cfg["size"], cfg["size"]) if clip.frames[0] is None else clip.frames[0].shape[:2]
@@ -100,7 +104,8 @@ class FrameExtractor:
 
 def run(chunk: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
     rows = read_chunk(chunk)["rows"]
-    results, failed = run_per_video("frames", rows, FrameExtractor(config), progress=progress)
+    extractor = FrameExtractor(config)
+    results, failed = run_per_video("frames", rows, extractor, progress=progress, read=extractor.read)
     write_outputs(output, failures, results, SCHEMA, failed)
 
 

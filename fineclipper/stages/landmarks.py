@@ -22,9 +22,11 @@ class LandmarkExtractor:
     def __init__(self, cfg: dict):
         self.cfg = cfg
 
-    def __call__(self, row: dict) -> dict:
+    def __call__(self, row: dict, frames: list[np.ndarray] | None = None) -> dict:
+        """The ``landmarks`` table row of a ``frames`` table row; ``frames``: its decoded JPEGs, where they
+        were decoded ahead."""
         cfg = self.cfg
-        frames = decode_jpegs(row["jpegs"])
+        frames = decode_jpegs(row["jpegs"]) if frames is None else frames
         shapes = None
         if cfg.get("task_model"):
             points, detected, shapes = face_landmarker_clip(frames, cfg["task_model"], row["fps"],
@@ -43,7 +45,8 @@ class LandmarkExtractor:
 
 
 def run(frames: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
-    results, failed = run_per_video("landmarks", read_rows(frames), LandmarkExtractor(config), progress=progress)
+    results, failed = run_per_video("landmarks", read_rows(frames), LandmarkExtractor(config), progress=progress,
+                                    read=lambda row: decode_jpegs(row["jpegs"]))
     write_outputs(output, failures, results, SCHEMA, failed)
 
 
