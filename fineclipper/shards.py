@@ -87,11 +87,77 @@ def write_shard(path: str | Path, samples: Iterable[dict]) -> None:
                 sink.write(sample)
 
 
-def iter_raw(path: str | Path) -> Iterator[dict]:
-    """Raw samples (field -> bytes) of one shard, in order."""
-    import webdataset as wds
+TAR_BLOCK = 512
 
-    yield from wds.WebDataset(str(path), shardshuffle=False, empty_check=False)
+
+def _tar_field(header: bytes, start: int, end: int) -> bytes:
+    return header[start:end].split(b"\0", 1)[0]
+
+
+def _tar_size(header: bytes) -> int:
+    field = header[124:136]
+    if field[0] & 0x80:  # GNU base-256, for members of 8 GiB and more
+        return int.from_bytes(field[1:], "big")
+    return int(field.split(b"\0", 1)[0].strip() or b"0", 8)
+
+
+def tar_members(path: str | Path) -> Iterator[tuple[str, bytes]]:
+    """(name, data) of each regular file in a tar, in order, as ``tarfile`` reads them but at several times
+    its pace (it builds a TarInfo and seeks per member). Long names (pax ``path`` records, GNU long names)
+    and the ustar prefix are honoured; a bad header checksum or a cut-off member raises ``tarfile.ReadError``
+    as ``tarfile`` would, so a broken shard is named, never read short silently."""
+    import tarfile
+
+    with open(path, "rb", buffering=1 << 20) as stream:
+        long_name = None
+        while True:
+            header = stream.read(TAR_BLOCK)
+            if not header.strip(b"\0"):
+                return  # the end-of-archive zero blocks (or a file that ends cleanly at a member boundary)
+            if len(header) < TAR_BLOCK:
+                raise tarfile.ReadError("unexpected end of data")
+            checksum = int(_tar_field(header, 148, 156).strip() or b"0", 8)
+            if checksum != sum(header[:148]) + 8 * 32 + sum(header[156:]):
+                raise tarfile.ReadError("bad checksum")
+            size = _tar_size(header)
+            data = stream.read(size)
+            if len(data) < size or len(stream.read(-size % TAR_BLOCK)) < -size % TAR_BLOCK:
+                raise tarfile.ReadError("unexpected end of data")
+            kind = header[156:157]
+            if kind == b"x":  # pax extended header: "<length> <key>=<value>\n" records
+                for record in data.decode("utf-8").splitlines():
+                    key, _, value = record.partition(" ")[2].partition("=")
+                    if key == "path":
+                        long_name = value
+            elif kind == b"L":  # GNU long name
+                long_name = data.rstrip(b"\0").decode("utf-8")
+            elif kind in (b"0", b"\0", b"7"):
+                name = _tar_field(header, 0, 100)
+                if header[257:262] == b"ustar" and (prefix := _tar_field(header, 345, 500)):
+                    name = prefix + b"/" + name
+                yield long_name or name.decode("utf-8"), data
+                long_name = None
+            else:  # directories, links, global headers: nothing a shard holds
+                long_name = None
+
+
+def iter_raw(path: str | Path) -> Iterator[dict]:
+    """Raw samples (field -> bytes, with ``__key__`` and ``__url__``) of one shard, in order: its members
+    grouped by key as WebDataset groups them (key: the name up to the first dot of its last part)."""
+    sample: dict | None = None
+    for name, data in tar_members(path):
+        folder, _, base = name.rpartition("/")
+        stem, dot, field = base.partition(".")
+        if not dot:
+            continue  # no field: WebDataset skips such members too
+        key = f"{folder}/{stem}" if folder else stem
+        if sample is None or sample["__key__"] != key:
+            if sample is not None:
+                yield sample
+            sample = {"__key__": key, "__url__": str(path)}
+        sample[field.lower()] = data
+    if sample is not None:
+        yield sample
 
 
 def iter_metadata(path: str | Path) -> Iterator[dict]:

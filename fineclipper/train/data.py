@@ -19,7 +19,7 @@ import torch
 
 from ..masks.labels import mirror
 from ..model.render import render_streams
-from ..shards import decode_sample, num_frames
+from ..shards import decode_sample, iter_raw, num_frames
 
 log = logging.getLogger("fineclipper")
 
@@ -198,14 +198,13 @@ def _decoded(sample) -> bool:
 def interleave_shards(urls, streams: int, seed: int):
     """Samples of ``streams`` shards read at once, each next sample from a random one of them, so a
     worker mixes several shards (several chunks) before its shuffle buffer does."""
-    import webdataset as wds
 
     rng = random.Random(seed)
     urls = iter(urls)
 
     def next_shard():
         url = next(urls, None)
-        return None if url is None else iter(wds.tarfile_samples([{"url": url}]))
+        return None if url is None else iter_raw(url)
 
     active = [s for s in (next_shard() for _ in range(streams)) if s is not None]
     while active:
@@ -217,6 +216,13 @@ def interleave_shards(urls, streams: int, seed: int):
             active[i] = replacement
         else:
             active.pop(i)
+
+
+def shard_samples(shards):
+    """The raw samples of each shard a WebDataset shard list yields (``{"url": path}``), read with
+    :func:`fineclipper.shards.iter_raw`."""
+    for shard in shards:
+        yield from iter_raw(shard["url"])
 
 
 def sample_keys(shard: str) -> list[str]:
@@ -344,7 +350,7 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
     else:
         # Evaluation runs in one process (rank 0) that reads every shard once: no split across nodes.
         chosen = [wds.select(lambda raw: select(raw["__key__"]))] if select is not None else []
-        dataset = wds.DataPipeline(wds.SimpleShardList(shards), wds.split_by_worker, wds.tarfile_to_samples(),
+        dataset = wds.DataPipeline(wds.SimpleShardList(shards), wds.split_by_worker, shard_samples,
                                    *chosen, wds.map(apply), wds.select(_decoded),
                                    wds.batched(batch_size, collation_fn=collate, partial=True))
     return wds.WebLoader(dataset, batch_size=None, num_workers=workers)
