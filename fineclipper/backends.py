@@ -18,6 +18,7 @@ class Backend:
     conda: str | None = None  # the conda environment file (for --sdm conda); None: the workflow's own
     files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint, a prompt): inputs of its rule
     mem_mb: int = 0  # host memory it needs beyond the stage's own (a model's weights pass through it)
+    chunks_per_job: int = 1  # chunks one job covers by default (a backend slow to load covers several)
 
 
 #: masks.parser -> backend. A parser has ``needs_image`` and ``parse(images, landmarks, shape) -> (maps, info)``.
@@ -29,7 +30,8 @@ MASK_PARSERS = {
 DESCRIBERS = {
     "landmarks": Backend("fineclipper.describe.landmarks:LandmarkDescriber", gpu=False),
     "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml",
-                    files=("prompt",), mem_mb=30000),  # a 7B VLM: 16 GB of bf16 weights, vLLM and CUDA
+                    files=("prompt",), mem_mb=30000,  # a 7B VLM: 16 GB of bf16 weights, vLLM and CUDA
+                    chunks_per_job=8),  # one engine start (a minute or two) for 2000 clips at chunk_size 250
 }
 #: stage -> (config key naming its backend, registry)
 REGISTRIES = {"masks": ("parser", MASK_PARSERS), "describe": ("backend", DESCRIBERS)}

@@ -1,7 +1,11 @@
-"""The vllm describer without vLLM: its config errors, and the video it hands the engine."""
+"""The vllm describer without vLLM: its config errors, the video it hands the engine, the interpreter it runs
+in; and how the describe stage batches: a failing batch bisected, several chunks per job."""
 
 import importlib.util
 import io
+import logging
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -9,7 +13,10 @@ from PIL import Image
 
 from fineclipper.config import load_config
 from fineclipper.describe import get_describer
+from fineclipper.describe.landmarks import LandmarkDescriber
 from fineclipper.describe.vllm import chosen_frames, prompt_file, video_input
+from fineclipper.stages.common import backend_python
+from fineclipper.stages.describe import describe_all
 
 
 def _describe_config(**settings) -> dict:
@@ -51,3 +58,37 @@ def test_video_input_shrinks_frames_and_keeps_their_timing():
     assert meta["do_sample_frames"] is False and abs(frames[-1].mean() - 110) < 3
     frame_folder = {**clip, "fps": 0.0}
     assert video_input(frame_folder, 4, 224 * 224, 25.0)[1]["fps"] == 25.0
+
+
+def test_relative_python_is_made_absolute_from_the_working_directory(tmp_path, monkeypatch):
+    """describe.python ``venv/bin/python`` names the working directory's environment wherever the job then
+    runs, and stays the environment's own python, not the interpreter its symlink points to."""
+    (tmp_path / "venv/bin").mkdir(parents=True)
+    (tmp_path / "venv/bin/python").symlink_to(sys.executable)
+    monkeypatch.chdir(tmp_path)
+    python = backend_python("describe", _describe_config(model="m", python="venv/bin/python"))
+    assert python == str(tmp_path / "venv/bin/python") and os.path.isabs(python)
+    monkeypatch.chdir(tmp_path / "venv")  # the working directory decides: from here the path names nothing
+    assert backend_python("describe", _describe_config(model="m", python="venv/bin/python")) == \
+        str(tmp_path / "venv/venv/bin/python")
+
+
+def _clip(index: int, points: int = 478) -> dict:
+    """A clip the landmark describer reads: a mouth that opens over 12 frames (``points`` landmarks)."""
+    landmarks = np.random.default_rng(index).normal(0.5, 0.1, (12, points, 3)).astype(np.float32)
+    return {"id": f"clip{index}", "landmarks": landmarks, "detected": [True] * 12, "fps": 25.0,
+            "indices": list(range(12)), "jpegs": []}
+
+
+def test_a_failing_batch_is_bisected_down_to_the_bad_clip(caplog):
+    """Eight clips, the sixth with a broken landmark array: the batch, then the halves that hold it fail
+    (8, 4, 2 clips: three splits, not eight clip-by-clip calls); every other clip gets the text it gets alone."""
+    describer = LandmarkDescriber()
+    clips = [_clip(i, points=5 if i == 5 else 478) for i in range(8)]
+    with caplog.at_level(logging.WARNING, logger="fineclipper"):
+        pairs, failures = describe_all(describer, clips)
+    splits = [r.message for r in caplog.records if "describing its halves" in r.message]
+    assert [m.split(" clips")[0].rsplit(" ", 1)[1] for m in splits] == ["8", "4", "2"]
+    assert [f["id"] for f in failures] == ["clip5"] and failures[0]["reason"].startswith("IndexError")
+    assert [clip["id"] for clip, _ in pairs] == [f"clip{i}" for i in range(8) if i != 5]
+    assert [text for _, text in pairs] == [describer.describe([clip])[0] for clip, _ in pairs]

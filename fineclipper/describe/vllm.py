@@ -3,7 +3,8 @@ describes each clip's face crops, prompted with the paper's prompt.
 
 Each clip becomes one request: ``describe.frames`` face crops spread evenly over its stored frames, each
 shrunk to at most ``describe.max_pixels`` pixels, as the video of a user turn that also holds the prompt,
-in the model's own chat template. All clips of a chunk go to the engine in one ``generate`` call.
+in the model's own chat template. All clips of a chunk go to the engine in one ``generate`` call; the
+describe stage builds the next chunk's requests (:meth:`VllmDescriber.prepare`) in a thread meanwhile.
 
 vLLM is imported when the describer is built, so this module imports without it. vLLM lives in an
 environment of its own (``workflow/envs/vllm-venv.sh`` or ``workflow/envs/vllm.yaml``); the describe
@@ -100,11 +101,17 @@ class VllmDescriber:
         #: Token counts and time of the last :meth:`describe` call.
         self.last_run: dict = {}
 
+    def prepare(self, clip: dict) -> dict:
+        """The clip with its request to the engine (``"request"``: the chat prompt and the clip's frames
+        decoded and shrunk); the stage prepares the next chunk while the engine describes this one."""
+        video = video_input(clip, self.frames, self.max_pixels, self.fallback_fps)
+        prepared = {key: value for key, value in clip.items() if key != "jpegs"}  # the frames are in the request
+        return {**prepared, "request": {"prompt": self.chat_prompt, "multi_modal_data": {"video": video}}}
+
     def describe(self, clips: list[dict]) -> list[str]:
-        """The model's description of each clip, from one batched ``generate`` call."""
-        requests = [{"prompt": self.chat_prompt,
-                     "multi_modal_data": {"video": video_input(clip, self.frames, self.max_pixels, self.fallback_fps)}}
-                    for clip in clips]
+        """The model's description of each clip (prepared by :meth:`prepare` or not), from one batched
+        ``generate`` call."""
+        requests = [(clip if "request" in clip else self.prepare(clip))["request"] for clip in clips]
         started = time.perf_counter()
         outputs = self.llm.generate(requests, self.sampling, use_tqdm=False)
         completions = [out.outputs[0] for out in outputs]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .. import resolve_path
 from ..io import read_table, write_table
 from ..video import VideoError
 
@@ -26,13 +27,15 @@ class VideoFailure(VideoError):
     """Raised by a stage's per-video step for an expected, recorded failure (no face, too few frames)."""
 
 
-def stage_args(description: str, inputs: Iterable[str]) -> argparse.Namespace:
-    """Parse ``--<input> PATH`` for each input, ``--output``, ``--failures`` and ``--config JSON``."""
+def stage_args(description: str, inputs: Iterable[str], per_chunk: bool = False) -> argparse.Namespace:
+    """Parse ``--<input> PATH`` for each input, ``--output``, ``--failures`` and ``--config JSON``;
+    ``per_chunk``: each input and output takes one path per chunk, in the same order."""
     parser = argparse.ArgumentParser(description=description)
+    paths = {"nargs": "+"} if per_chunk else {}
     for name in inputs:
-        parser.add_argument(f"--{name}", required=True)
-    parser.add_argument("--output", required=True)
-    parser.add_argument("--failures", required=True)
+        parser.add_argument(f"--{name}", required=True, **paths)
+    parser.add_argument("--output", required=True, **paths)
+    parser.add_argument("--failures", required=True, **paths)
     parser.add_argument("--config", default="{}", help="the stage's config section as JSON")
     args = parser.parse_args()
     args.config = json.loads(args.config)
@@ -46,12 +49,14 @@ _HANDED_OVER = "FINECLIPPER_STAGE_INTERPRETER"
 
 def backend_python(stage: str, cfg: dict) -> str | None:
     """The interpreter a stage's backend is meant to run in, if not this one: the stage's ``python``
-    setting, else (for a backend with its own conda environment) the conda environment active for the
-    job, as Snakemake activates it with ``--sdm conda``."""
+    setting, made absolute, else (for a backend with its own conda environment) the conda environment
+    active for the job, as Snakemake activates it with ``--sdm conda``."""
     from ..backends import backend_of
 
     if cfg.get("python"):
-        return cfg["python"]
+        # a relative path: from the working directory, else from the repository (not through its
+        # symlinks: a virtual environment's python is one)
+        return os.path.abspath(resolve_path(cfg["python"]))
     conda = os.environ.get("CONDA_PREFIX")
     if conda and backend_of(stage, cfg).conda and os.path.abspath(conda) != os.path.abspath(sys.prefix):
         return os.path.join(conda, "bin", "python")
@@ -82,16 +87,22 @@ def run_per_video(stage: str, items: list, process: Callable, key: Callable = la
 
     results, failures = [], []
     for item in tqdm(items, desc=stage, unit="video", disable=not progress, file=sys.stderr):
-        vid = key(item)
         try:
             results.append(process(item))
-        except VideoError as e:
-            failures.append({"id": vid, "stage": stage, "reason": str(e)})
         except Exception as e:  # noqa: BLE001 - one bad video must not kill the chunk
-            log.error("%s failed on %s:\n%s", stage, vid, traceback.format_exc())
-            failures.append({"id": vid, "stage": stage, "reason": f"{type(e).__name__}: {e}"})
+            failures.append(failure_row(stage, key(item), e))
     log.info("%s: %d ok, %d failed", stage, len(results), len(failures))
     return results, failures
+
+
+def failure_row(stage: str, vid: str, error: Exception) -> dict:
+    """The failure row of a video ``error`` stopped: an expected failure (:class:`VideoError`) keeps its
+    message; an unexpected one is recorded with its type and logged with a traceback (call it in the
+    ``except`` block)."""
+    if isinstance(error, VideoError):
+        return {"id": vid, "stage": stage, "reason": str(error)}
+    log.error("%s failed on %s:\n%s", stage, vid, traceback.format_exc())
+    return {"id": vid, "stage": stage, "reason": f"{type(error).__name__}: {error}"}
 
 
 def write_outputs(output: str, failures_path: str, rows: list[dict], schema: pa.Schema, failures: list[dict]) -> None:
