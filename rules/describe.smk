@@ -4,7 +4,6 @@
 import shlex
 
 
-
 def describe_batches(dataset):
     """The dataset's chunks in describe jobs of chunks_per_job (the backend's default when null), each job
     named by its first chunk: first chunk -> the job's chunks."""
@@ -19,15 +18,21 @@ def batch_chunks(wildcards):
     return describe_batches(wildcards.dataset)[wildcards.chunk]
 
 
+def batch_of(wildcards):
+    """The first chunk of the describe job that covers a chunk."""
+    return next(first for first, chunks in describe_batches(wildcards.dataset).items() if wildcards.chunk in chunks)
+
+
 def batch_folder(wildcards):
     """The batch folder of the describe job that covers a chunk."""
-    batch = next(first for first, chunks in describe_batches(wildcards.dataset).items() if wildcards.chunk in chunks)
-    return f"{RESULTS_ROOT}/{wildcards.dataset}/describe/batches/{batch}"
+    return f"{RESULTS_ROOT}/{wildcards.dataset}/describe/batches/{batch_of(wildcards)}"
 
 
 def batch_tables(stage):
     """A stage's tables of every chunk of a describe job."""
-    return lambda wildcards: [stage_table(stage).format(dataset=wildcards.dataset, chunk=c) for c in batch_chunks(wildcards)]
+    return lambda wildcards: [
+        stage_table(stage).format(dataset=wildcards.dataset, chunk=chunk) for chunk in batch_chunks(wildcards)
+    ]
 
 
 def batch_outputs(folder, chunks, suffix):
@@ -70,6 +75,11 @@ rule describe_chunk:
         batch_folder,
     output:
         **stage_output("describe"),
+    params:
+        # describe's settings and the job's chunks: a copy is redone whenever the folder it comes from is
+        # another (a batch folder left from other settings is never taken for the current one)
+        **stage_params("describe"),
+        batch=lambda wildcards: describe_batches(wildcards.dataset)[batch_of(wildcards)],
     group:
         chunk_group("describe")
     localrule: True

@@ -5,11 +5,13 @@ import importlib.util
 import io
 import logging
 import os
+import re
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
+from test_pipeline import planned_jobs, snakemake, write_config
 
 from fineclipper.config import load_config
 from fineclipper.describe import get_describer
@@ -92,3 +94,25 @@ def test_a_failing_batch_is_bisected_down_to_the_bad_clip(caplog):
     assert [f["id"] for f in failures] == ["clip5"] and failures[0]["reason"].startswith("IndexError")
     assert [clip["id"] for clip, _ in pairs] == [f"clip{i}" for i in range(8) if i != 5]
     assert [text for _, text in pairs] == [describer.describe([clip])[0] for clip, _ in pairs]
+
+
+def test_a_describe_job_covers_chunks_per_job_chunks(tmp_path):
+    """Planned: the demo's 5 chunks in describe jobs of 2 (3 jobs, one model load each), one table per chunk
+    copied where pack reads it; the vllm backend's default covers all 5 in one job."""
+    write_config(tmp_path, "config.yaml", dataset={"name": "demo", "format": "demo"}, chunk_size=5,
+                 demo={"clips_per_class": 5, "test_per_class": 1, "frames": 12, "size": 160},
+                 train={"enabled": False}, describe={"chunks_per_job": 2})
+    plan = snakemake(tmp_path, "-n", "--cores", "1", "shards")
+    chunks = sorted(p.stem for p in (tmp_path / "results/demo/chunks").glob("*.json"))
+    assert len(chunks) == 5
+    assert {k: v for k, v in planned_jobs(plan).items() if k.startswith("describe")} == {"describe": 3,
+                                                                                        "describe_chunk": 5}
+    jobs = {re.search(r"chunk=(\S+)", block).group(1): re.search(r"input: (.*)", block).group(1)
+            for block in plan.stdout.split("rule describe:")[1:]}
+    assert sorted(jobs) == chunks[::2]  # each job is named by its first chunk
+    frames_read = {first: sorted(re.findall(r"frames/(\S+)\.parquet", inputs)) for first, inputs in jobs.items()}
+    assert frames_read == {chunks[0]: chunks[0:2], chunks[2]: chunks[2:4], chunks[4]: chunks[4:]}
+    write_config(tmp_path, "vllm.yaml", describe={"backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct",
+                                                  "chunks_per_job": None})
+    plan = snakemake(tmp_path, "-n", "--cores", "1", "shards", configs=("config.yaml", "vllm.yaml"))
+    assert planned_jobs(plan)["describe"] == 1 and planned_jobs(plan)["describe_chunk"] == 5
