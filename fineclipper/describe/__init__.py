@@ -11,7 +11,8 @@ def get_describer(backend: str, cfg: dict):
     A describer has ``provenance`` (what made the text), ``prepare(clip) -> clip`` (what can be done for a
     clip while the describer is busy with others: the stage runs it in a thread) and ``describe(clips) ->
     raw texts`` (of clips prepared or not); a clip is a dict with ``jpegs`` (JPEG bytes of the face crops),
-    ``landmarks`` (T, 478, 3), ``detected`` (T,), ``fps`` and ``indices``. The texts still pass through :func:`fineclipper.describe.leakage.remove_leakage`.
+    ``landmarks`` (T, 478, 3), ``detected`` (T,), ``fps`` and ``indices``. The texts still pass through
+    :func:`fineclipper.describe.leakage.remove_leakage`.
     """
     from ..backends import build_backend
 
