@@ -1,10 +1,24 @@
-"""Throughput of the vllm describe backend: videos/s and generated tokens/s of ``VllmDescriber.describe`` on
-synthetic clips (JPEG face-crop-sized frames, decoded and sampled as the stage does), in one process.
+"""Throughput of the vllm describe stage as it runs, on synthetic clips (JPEG face-crop-sized frames, decoded
+and sampled as the stage does), in one process.
 
-Three passes on the same engine, in interleaved rounds after a warm-up round, each on clips it has not
-seen: the stage's way (all clips in one ``generate`` call), per-clip calls (the stage's fallback when a
-batch fails), and the batch with twice the frames. Run it in the vLLM environment
-(``workflow/envs/vllm-venv.sh``)::
+As the stage: chunks of the stage's size (``chunk_size``, 250 clips) with its token limit
+(``sampling.max_tokens``, 256: ``--fixed-tokens`` makes every description that long, a random model's
+length meaning nothing), one ``generate`` call per chunk, the next chunk's requests built in a thread while
+the engine generates (``VllmDescriber.prepare``, as ``run_chunks`` does). The engine starts once per describe
+job, which covers ``describe.chunks_per_job`` chunks (the vllm backend's 8): the job's videos/s counts that
+start spread over its chunks, from the measured start and chunk times; beside it the same for one chunk a
+job (as before chunks_per_job).
+
+FLOPs per video: vLLM runs its own kernels (on a GPU in an engine process of its own), which
+``FlopCounterMode`` cannot see. They are counted by ``FlopCounterMode`` on Hugging Face's implementation of
+the same model (random weights, before the engine starts): one forward over a clip's prompt, its video
+tokens as the processor builds them, and its generated tokens, teacher-forced. The linear layers count what
+generation computes; attention counts the full square (causal decoding needs half of it: an upper bound).
+MFU: those FLOPs per second against the device's dense bf16 peak (benchmarks/hardware.py). Memory: what
+the device has in use after the run (vLLM takes ``gpu_memory_utilization`` of it up front for weights,
+activations and KV cache), not an allocator peak of this process.
+
+Run it in the vLLM environment (``workflow/envs/vllm-venv.sh``)::
 
     python benchmarks/describe.py --model Qwen/Qwen2.5-VL-7B-Instruct   # real weights
     python benchmarks/describe.py --arch qwen2.5-vl-7b                  # its architecture, random weights
@@ -14,7 +28,6 @@ batch fails), and the batch with twice the frames. Run it in the vLLM environmen
 ``--arch`` builds a model folder offline (fineclipper/describe/tiny_vlm.py); the 7B architecture gets
 random weights from vLLM (``load_format: dummy``). Without a GPU, vLLM's CPU build runs in this process
 (tiny_vlm.CPU_ENV and CPU_ENGINE, which keeps torch.compile unless --engine says otherwise).
-``--fixed-tokens N`` makes every description exactly N tokens long (a random model's length means nothing).
 Goal on a GPU: >= 1 video/s with 8 frames at 224 px.
 """
 
@@ -25,12 +38,10 @@ import io
 import json
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from itertools import count
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,15 +49,25 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hardware import add_peak_argument, mfu, peak_tflops  # noqa: E402
+
+from fineclipper.backends import DESCRIBERS  # noqa: E402
 from fineclipper.describe.tiny_vlm import ARCHITECTURES, CPU_ENGINE, CPU_ENV, build_model_folder  # noqa: E402
-from fineclipper.describe.vllm import VllmDescriber  # noqa: E402
+from fineclipper.describe.vllm import (  # noqa: E402
+    VllmDescriber,
+    chat_prompt,
+    processor_kwargs,
+    prompt_file,
+    video_input,
+)
 from fineclipper.shipped import shipped_path  # noqa: E402
+
+SCHEMA = yaml.safe_load(shipped_path("workflow/schemas/config.schema.yaml").read_text())["properties"]
 
 
 def describe_defaults() -> dict:
     """The describe section's defaults from the config schema (nested objects filled one level down)."""
-    schema = yaml.safe_load(shipped_path("workflow/schemas/config.schema.yaml").read_text())
-    props = schema["properties"]["describe"]["properties"]
+    props = SCHEMA["describe"]["properties"]
     return {key: {k: v["default"] for k, v in spec["properties"].items()} if "properties" in spec else spec["default"]
             for key, spec in props.items()}
 
@@ -67,35 +88,71 @@ def synthetic_clips(count: int, stored_frames: int, size: int, seed: int = 0) ->
             data = io.BytesIO()
             Image.fromarray(frame).save(data, "JPEG", quality=90)
             jpegs.append(data.getvalue())
-        clips.append({"id": f"clip{c:04d}", "jpegs": jpegs, "fps": 25.0, "indices": list(range(stored_frames))})
+        clips.append({"id": f"s{seed}c{c:04d}", "jpegs": jpegs, "fps": 25.0, "indices": list(range(stored_frames))})
     return clips
 
 
-def interleaved(describer: VllmDescriber, passes: dict[str, tuple[int, Callable[[], list[list[dict]]]]],
-                rounds: int) -> dict[str, dict]:
-    """Each pass ``name -> (frames, new_batches)`` once per round, after one uncounted warm-up round (load on
-    a shared machine hits every pass alike): median seconds of describing every batch of ``new_batches()``
-    (new clips each time: vLLM's caches never saw them, as in the stage) and the token counts of a pass."""
-    seconds: dict[str, list[float]] = {name: [] for name in passes}
-    counts = {}
-    for round_ in range(rounds + 1):
-        for name, (frames, new_batches) in passes.items():
-            describer.frames, batches = frames, new_batches()
-            started = time.perf_counter()
-            generated = prompt = 0
-            for batch in batches:
-                describer.describe(batch)
-                generated += describer.last_run["generated_tokens"]
-                prompt += describer.last_run["prompt_tokens"]
-            if round_:
-                seconds[name].append(time.perf_counter() - started)
-            counts[name] = (sum(len(b) for b in batches), generated, prompt, frames)
-    results = {}
-    for name, (clips, generated, prompt, frames) in counts.items():
-        s = statistics.median(seconds[name])
-        results[name] = {"frames": frames, "seconds": s, "videos_per_s": clips / s, "tokens_per_s": generated / s,
-                         "generated_per_clip": generated / clips, "prompt_per_clip": prompt / clips}
-    return results
+def flops_per_video(cfg: dict, clip: dict, generated: int) -> tuple[int, int]:
+    """FLOPs of one clip's description, counted by FlopCounterMode on Hugging Face's implementation of the
+    model (random weights; on the GPU if there is one, before vLLM takes its memory): one forward over the
+    clip's prompt, built as the describer builds it, and ``generated`` more tokens (teacher-forced). Also
+    the prompt's length in tokens, to check against vLLM's."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    processor = AutoProcessor.from_pretrained(cfg["model"])
+    with device:
+        model = AutoModelForImageTextToText.from_config(AutoConfig.from_pretrained(cfg["model"]), dtype=dtype).eval()
+    frames, metadata = video_input(clip, cfg["frames"], cfg["max_pixels"], cfg["fallback_fps"])
+    inputs = processor(text=[chat_prompt(processor, prompt_file(cfg).read_text())], videos=[frames],
+                       video_metadata=[{k: v for k, v in metadata.items() if k != "do_sample_frames"}],
+                       do_sample_frames=False, return_tensors="pt", **processor_kwargs(cfg))
+    prompt_tokens = inputs["input_ids"].shape[1]
+    answer = torch.full((1, generated), processor.tokenizer.convert_tokens_to_ids("a") or 0)
+    inputs["input_ids"] = torch.cat([inputs["input_ids"], answer], 1)
+    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+    if "mm_token_type_ids" in inputs:
+        inputs["mm_token_type_ids"] = torch.cat([inputs["mm_token_type_ids"], torch.zeros_like(answer)], 1)
+    inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
+    if "pixel_values_videos" in inputs:
+        inputs["pixel_values_videos"] = inputs["pixel_values_videos"].to(dtype)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(**inputs, use_cache=False)
+    del model
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return counter.get_total_flops(), prompt_tokens
+
+
+def describe_chunks(describer: VllmDescriber, chunks: list[list[dict]]) -> dict:
+    """Describe chunk after chunk as the stage does: the first chunk's requests built first, each next one's
+    in a thread while the engine describes the current one. Seconds of the first build and of the chunks,
+    and the token counts."""
+    with ThreadPoolExecutor(max_workers=1) as builder:
+        started = time.perf_counter()
+        prepared = [describer.prepare(clip) for clip in chunks[0]]
+        first_build = time.perf_counter() - started
+        generated = prompt = 0
+        started = time.perf_counter()
+        for index in range(len(chunks)):
+            building = builder.submit(lambda i=index + 1: [describer.prepare(c) for c in chunks[i]]
+                                      if i < len(chunks) else [])
+            describer.describe(prepared)
+            generated += describer.last_run["generated_tokens"]
+            prompt += describer.last_run["prompt_tokens"]
+            prepared = building.result()
+        seconds = time.perf_counter() - started
+    clips = sum(len(chunk) for chunk in chunks)
+    return {"first_build": first_build, "chunk_seconds": seconds / len(chunks), "clips_per_chunk": clips / len(chunks),
+            "generated_per_clip": generated / clips, "prompt_per_clip": prompt / clips}
+
+
+def job_videos_per_s(load: float, run: dict, chunks_per_job: int) -> float:
+    """Videos/s of a describe job of ``chunks_per_job`` chunks: engine start, first build, then the chunks."""
+    return chunks_per_job * run["clips_per_chunk"] / (load + run["first_build"] + chunks_per_job * run["chunk_seconds"])
 
 
 def main() -> None:
@@ -107,25 +164,30 @@ def main() -> None:
     parser.add_argument("--max-pixels", type=int, default=224 * 224)
     parser.add_argument("--size", type=int, default=224, help="stored frame size (px)")
     parser.add_argument("--stored-frames", type=int, default=96, help="frames kept per clip by the frames stage")
-    parser.add_argument("--clips", type=int, default=64)
-    parser.add_argument("--per-clip", type=int, default=8, help="clips of the per-clip pass (a first part of them)")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--fixed-tokens", type=int, default=128,
-                        help="every description this long; 0: the model decides")
+    parser.add_argument("--clips", type=int, default=SCHEMA["chunk_size"]["default"], help="clips per chunk")
+    parser.add_argument("--chunks", type=int, default=2, help="chunks measured (after a warm-up)")
+    parser.add_argument("--chunks-per-job", type=int, default=DESCRIBERS["vllm"].chunks_per_job,
+                        help="chunks one describe job covers, over which the engine start is spread")
+    parser.add_argument("--warmup-clips", type=int, default=8)
+    parser.add_argument("--fixed-tokens", type=int,
+                        default=SCHEMA["describe"]["properties"]["sampling"]["properties"]["max_tokens"]["default"],
+                        help="every description this long; 0: the model decides (up to sampling.max_tokens)")
     parser.add_argument("--engine", type=json.loads, default={}, help="vllm.LLM arguments (JSON) over the defaults")
-    parser.add_argument("--smoke", action="store_true", help="only check that it runs: the tiny model, 2 clips of "
-                        "16 stored frames, 4 tokens each, one repeat, no torch.compile")
+    add_peak_argument(parser)
+    parser.add_argument("--smoke", action="store_true", help="only check that it runs: the tiny model, 2 chunks of "
+                        "2 clips of 16 stored frames, 4 tokens each, no torch.compile")
     args = parser.parse_args()
     if args.smoke:
-        args.model, args.arch, args.clips, args.per_clip, args.stored_frames, args.repeats, args.fixed_tokens = (
-            None, "tiny", 2, 1, 16, 1, 4)
+        args.model, args.arch, args.clips, args.chunks, args.warmup_clips, args.stored_frames, args.fixed_tokens = (
+            None, "tiny", 2, 2, 1, 16, 4)
         args.engine = {"enforce_eager": True, **args.engine}
     elif not (args.model or args.arch):
         parser.error("one of --model, --arch or --smoke is required")
     import torch
 
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
-    if device == "CPU":
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device_name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
+    if device.type == "cpu":
         for name, value in CPU_ENV.items():
             os.environ.setdefault(name, value)
         args.engine = {"distributed_executor_backend": CPU_ENGINE["distributed_executor_backend"], **args.engine}
@@ -136,6 +198,8 @@ def main() -> None:
     if args.fixed_tokens:
         cfg["sampling"].update(max_tokens=args.fixed_tokens, ignore_eos=True)
         logging.getLogger("fineclipper").setLevel(logging.ERROR)  # every description is cut there: no warnings
+    clips = [synthetic_clips(n, args.stored_frames, args.size, seed=seed)
+             for seed, n in enumerate([args.warmup_clips] + [args.clips] * args.chunks)]
     with tempfile.TemporaryDirectory() as folder:
         if args.arch:
             cfg["model"] = str(build_model_folder(folder, args.arch))
@@ -143,35 +207,40 @@ def main() -> None:
                 cfg["engine"].setdefault("load_format", "dummy")
         else:
             cfg["model"] = args.model
+        # counted before the engine takes the device's memory; for the token limit when descriptions are free
+        flops, hf_prompt = flops_per_video(cfg, clips[1][0], cfg["sampling"]["max_tokens"])
         started = time.perf_counter()
         describer = VllmDescriber(cfg)
         load = time.perf_counter() - started
-        seeds = count()
+        describer.describe(clips[0])  # warm-up
+        run = describe_chunks(describer, clips[1:])
+    if device.type == "cuda":
+        free, total = torch.cuda.mem_get_info()
+        memory = f"{(total - free) / 2**30:.1f} of {total / 2**30:.1f} GiB in use on the device"
+    else:
+        memory = "n/a (CPU)"
 
-        def clips(n: int) -> list[dict]:
-            return synthetic_clips(n, args.stored_frames, args.size, seed=next(seeds))
-
-        r = interleaved(describer, {
-            "batched, one generate call": (args.frames, lambda: [clips(args.clips)]),
-            "per-clip calls": (args.frames, lambda: [[c] for c in clips(args.per_clip)]),
-            f"batched, {2 * args.frames} frames": (2 * args.frames, lambda: [clips(args.clips)]),
-        }, args.repeats)
-
-    print(f"model {args.model or args.arch} on {device}; engine loaded in {load:.1f} s; {args.clips} clips of "
-          f"{args.stored_frames} stored {args.size} px frames, max_pixels {args.max_pixels}, "
-          f"{'fixed ' + str(args.fixed_tokens) if args.fixed_tokens else 'free'} tokens, median of {args.repeats} "
-          "interleaved rounds")
-    for name, x in r.items():
-        print(f"  {name:28s} {x['frames']:3d} frames: {x['videos_per_s']:8.2f} videos/s {x['tokens_per_s']:9.1f} "
-              f"generated tokens/s  ({x['prompt_per_clip']:.0f} prompt, {x['generated_per_clip']:.0f} generated "
-              f"tokens per clip, {x['seconds']:.2f} s)")
-    batched, per_clip, doubled = r.values()
-    print(f"  batched / per-clip: {batched['videos_per_s'] / per_clip['videos_per_s']:.2f}x videos/s; "
-          f"{args.frames} / {2 * args.frames} frames: {batched['videos_per_s'] / doubled['videos_per_s']:.2f}x")
-    if device != "CPU":
-        met = batched["videos_per_s"] >= 1.0
-        print(f"  goal >= 1 video/s per GPU ({args.frames} frames, max_pixels {args.max_pixels}): "
-              f"{'met' if met else 'not met'}")
+    peak = peak_tflops(device, args.peak_tflops)
+    steady = run["clips_per_chunk"] / run["chunk_seconds"]
+    job = job_videos_per_s(load, run, args.chunks_per_job)
+    single = job_videos_per_s(load, run, 1)
+    print(f"model {args.model or args.arch} on {device_name}; engine started in {load:.1f} s; {args.chunks} chunks "
+          f"of {args.clips} clips ({args.stored_frames} stored {args.size} px frames, {args.frames} used, max_pixels "
+          f"{args.max_pixels}), {'fixed ' + str(args.fixed_tokens) if args.fixed_tokens else 'free'} tokens")
+    print(f"  per chunk: {run['chunk_seconds']:.2f} s generating (requests built meanwhile; the first chunk's "
+          f"took {run['first_build']:.2f} s), {run['prompt_per_clip']:.0f} prompt tokens (Hugging Face's processor: "
+          f"{hf_prompt}) and {run['generated_per_clip']:.0f} generated per clip")
+    for name, rate in ((f"describe job of {args.chunks_per_job} chunks, engine start included", job),
+                       ("describe job of 1 chunk, engine start included", single),
+                       ("chunks after the engine start", steady)):
+        utilisation = mfu(flops, rate, peak)
+        print(f"  {name:52s} {rate:8.2f} videos/s {rate * run['generated_per_clip']:9.1f} generated tokens/s   "
+              f"MFU {'n/a' if utilisation is None else f'{100 * utilisation:.2f}%'}")
+    print(f"  {flops / 1e12:.4f} TFLOP/video (FlopCounterMode on Hugging Face's model: the prompt and "
+          f"{cfg['sampling']['max_tokens']} generated tokens in one forward); device memory: {memory}")
+    if device.type == "cuda":
+        print(f"  goal >= 1 video/s per GPU ({args.frames} frames, max_pixels {args.max_pixels}), describe job of "
+              f"{args.chunks_per_job} chunks: {'met' if job >= 1.0 else 'not met'}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,10 @@ class Describer(Protocol):
     #: What made the texts (backend, model, prompt hash, sampling): stored with every description.
     provenance: dict
 
+    def prepare(self, clip: dict) -> dict:
+        """The clip as :meth:`describe` takes it (e.g. frames decoded and shrunk), done in a thread while the
+        previous chunk is described."""
+
     def describe(self, clips: list[dict]) -> list[str]:
         """The raw description of each clip, in order (the leakage filter runs after)."""
 
@@ -50,6 +54,7 @@ class Backend:
     conda: str | None = None  # the conda environment file (for --sdm conda); None: the workflow's own
     files: tuple[str, ...] = ()  # config keys naming files it reads (a checkpoint, a prompt): inputs of its rule
     mem_mb: int = 0  # host memory it needs beyond the stage's own (a model's weights pass through it)
+    chunks_per_job: int = 1  # chunks one job covers by default (a backend slow to load covers several)
 
 
 #: masks.parser -> backend, a :class:`MaskParser`.
@@ -61,7 +66,8 @@ MASK_PARSERS = {
 DESCRIBERS = {
     "landmarks": Backend("fineclipper.describe.landmarks:LandmarkDescriber", gpu=False),
     "vllm": Backend("fineclipper.describe.vllm:VllmDescriber", gpu=True, conda="workflow/envs/vllm.yaml",
-                    files=("prompt",), mem_mb=30000),  # a 7B VLM: 16 GB of bf16 weights, vLLM and CUDA
+                    files=("prompt",), mem_mb=30000,  # a 7B VLM: 16 GB of bf16 weights, vLLM and CUDA
+                    chunks_per_job=8),  # one engine start (a minute or two) for 2000 clips at chunk_size 250
 }
 #: stage -> (config key naming its backend, registry)
 REGISTRIES = {"masks": ("parser", MASK_PARSERS), "describe": ("backend", DESCRIBERS)}

@@ -26,6 +26,11 @@ def stage_table(results: str, dataset: str, stage: str, chunk: str) -> str:
     return f"{results}/{dataset}/{stage}/{chunk}.parquet"
 
 
+def describe_batch(results: str, dataset: str, first_chunk: str) -> str:
+    """The folder of a describe job covering several chunks (named by its first): a table per chunk."""
+    return f"{results}/{dataset}/describe/batches/{first_chunk}"
+
+
 def shard(shards: str, dataset: str, chunk: str) -> str:
     """A chunk's WebDataset shard."""
     return f"{shards}/{dataset}/{chunk}.tar"

@@ -1,16 +1,59 @@
-# High level: a description of the facial movements, with emotion words removed.
+# High level: a description of the facial movements, with emotion words removed. One describe job covers
+# describe.chunks_per_job chunks (one model load, e.g. one vLLM engine start, for all of them) and writes one
+# table per chunk into its batch folder; describe_chunk puts each chunk's table where pack reads it.
+import shlex
+
+
+def describe_batches(dataset):
+    """The dataset's chunks in describe jobs of chunks_per_job (the backend's default when null), each job
+    named by its first chunk: first chunk -> the job's chunks."""
+    cfg = DATASETS[dataset].config["describe"]
+    size = cfg["chunks_per_job"] or backend_of("describe", cfg).chunks_per_job
+    chunks = list(DATASETS[dataset].chunks)
+    return {chunks[i]: chunks[i : i + size] for i in range(0, len(chunks), size)}
+
+
+def batch_chunks(wildcards):
+    """The chunks of the describe job named by its first chunk."""
+    return describe_batches(wildcards.dataset)[wildcards.chunk]
+
+
+def batch_of(wildcards):
+    """The first chunk of the describe job that covers a chunk."""
+    return next(first for first, chunks in describe_batches(wildcards.dataset).items() if wildcards.chunk in chunks)
+
+
+def batch_folder(wildcards):
+    """The batch folder of the describe job that covers a chunk."""
+    return paths.describe_batch(RESULTS_ROOT, wildcards.dataset, batch_of(wildcards))
+
+
+def batch_tables(stage):
+    """A stage's tables of every chunk of a describe job."""
+    return lambda wildcards: [
+        paths.stage_table(RESULTS_ROOT, wildcards.dataset, stage, chunk) for chunk in batch_chunks(wildcards)
+    ]
+
+
+def batch_outputs(folder, chunks, suffix):
+    """The describe job's per-chunk output paths in its batch folder, quoted for the shell."""
+    return " ".join(shlex.quote(f"{folder}/{chunk}{suffix}") for chunk in chunks)
 
 
 rule describe:
     input:
-        chunk=CHUNK_MANIFEST,
-        frames=rules.frames.output.table,
-        landmarks=rules.landmarks.output.table,
+        chunks=lambda wildcards: [
+            paths.chunk_manifest(RESULTS_ROOT, wildcards.dataset, chunk) for chunk in batch_chunks(wildcards)
+        ],
+        frames=batch_tables("frames"),
+        landmarks=batch_tables("landmarks"),
         backend_files=backend_files("describe"),
     output:
-        **stage_output("describe"),
+        batch=directory(paths.describe_batch(RESULTS_ROOT, "{dataset}", "{chunk}")),
     params:
         **stage_params("describe"),
+        tables=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".parquet"),
+        failures=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".failures.parquet"),
     conda:
         backend_conda("describe")
     log:
@@ -24,6 +67,25 @@ rule describe:
         mem_mb=stage_mem_mb("describe"),
         gpu=needs_gpu("describe"),
     shell:
-        "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunk:q} --frames {input.frames:q}"
-        " --landmarks {input.landmarks:q} --output {output.table:q} --failures {output.failures:q}"
+        "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunks:q} --frames {input.frames:q}"
+        " --landmarks {input.landmarks:q} --output {params.tables} --failures {params.failures}"
         " --config {params.config:q} > {log:q} 2>&1"
+
+
+rule describe_chunk:
+    input:
+        batch_folder,
+    output:
+        **stage_output("describe"),
+    params:
+        # describe's settings and the job's chunks: a copy is redone whenever the folder it comes from is
+        # another (a batch folder left from other settings is never taken for the current one)
+        **stage_params("describe"),
+        batch=lambda wildcards: describe_batches(wildcards.dataset)[batch_of(wildcards)],
+    group:
+        chunk_group("describe")
+    localrule: True
+    shell:
+        "cp {input:q}/{wildcards.chunk}.parquet {output.table:q}.tmp && mv {output.table:q}.tmp {output.table:q}"
+        " && cp {input:q}/{wildcards.chunk}.failures.parquet {output.failures:q}.tmp"
+        " && mv {output.failures:q}.tmp {output.failures:q}"

@@ -2,13 +2,17 @@
 
 from fineclipper.paths import STAGES  # the stage outputs a shard joins
 
+#: The rule whose outputs are a stage's per-chunk tables (a describe job covers several chunks; describe_chunk
+#: puts each chunk's table in place).
+TABLE_RULES = {**{stage: stage for stage in STAGES}, "describe": "describe_chunk"}
+
 
 rule pack:
     input:
         chunk=CHUNK_MANIFEST,
         captions=caption_inputs,
-        **{s: getattr(rules, s).output.table for s in STAGES},
-        **{f"{s}_failures": getattr(rules, s).output.failures for s in STAGES},
+        **{s: getattr(rules, TABLE_RULES[s]).output.table for s in STAGES},
+        **{f"{s}_failures": getattr(rules, TABLE_RULES[s]).output.failures for s in STAGES},
     output:
         shard=paths.shard(SHARDS_ROOT, "{dataset}", "{chunk}"),
         failures=paths.failures_beside(paths.shard(SHARDS_ROOT, "{dataset}", "{chunk}")),

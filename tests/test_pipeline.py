@@ -16,6 +16,7 @@ import pytest
 import yaml
 from media import frame_folder, noise_clip, still_clip, truncated_copy
 
+from fineclipper.backends import DESCRIBERS
 from fineclipper.datasets.demo import render_clip, write_video
 from fineclipper.shards import decode_sample, iter_raw
 
@@ -170,7 +171,7 @@ def test_describe_settings_rerun_describe_and_pack_only(run):
     write_config(workdir, "describe.yaml", describe={"extra_leakage_words": ["tense"]})
     jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "2", "all", configs=("config.yaml", "describe.yaml")))
     chunks = len(shards_of(workdir))
-    assert jobs == {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
+    assert jobs == {"describe": chunks, "describe_chunk": chunks, "pack": chunks, "summary": 1, "all": 1}
 
 
 def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run, tmp_path):
@@ -180,7 +181,8 @@ def test_vllm_backend_model_prompt_and_sampling_rerun_describe_and_pack_only(run
     workdir = tmp_path / "run"
     shutil.copytree(run[0], workdir, symlinks=True)
     chunks = len(shards_of(workdir))
-    rerun = {"describe": chunks, "pack": chunks, "summary": 1, "all": 1}
+    jobs = -(-chunks // DESCRIBERS["vllm"].chunks_per_job)  # describe jobs: chunks_per_job chunks each
+    rerun = {"describe": jobs, "describe_chunk": chunks, "pack": chunks, "summary": 1, "all": 1}
     prompt = workdir / "prompt.txt"
     prompt.write_text("Describe the movements of the face.\n")
     vllm = {"backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct", "prompt": "prompt.txt"}
@@ -207,7 +209,8 @@ def test_frames_settings_rerun_everything_downstream(run):
     write_config(workdir, "frames.yaml", frames={"max_frames": 8, "jpeg_quality": 80})
     jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "2", "all", configs=("config.yaml", "frames.yaml")))
     chunks = len(shards_of(workdir))
-    assert jobs == {s: chunks for s in ("frames", "landmarks", "masks", "describe", "pack")} | {"summary": 1, "all": 1}
+    stages = ("frames", "landmarks", "masks", "describe", "describe_chunk", "pack")
+    assert jobs == {s: chunks for s in stages} | {"summary": 1, "all": 1}
 
 
 def test_profiles_dry_run(run):

@@ -20,7 +20,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 PROFILE = REPO / "workflow" / "profiles" / "slurm"
 SLURM_SCRIPTS = REPO / "tests" / "slurm"
-CHUNK_STAGES = ["describe", "frames", "landmarks", "masks", "pack"]
+CHUNK_STAGES = ["describe", "describe_chunk", "frames", "landmarks", "masks", "pack"]
 RUN_TIMEOUT = 600  # seconds; without a working status command Snakemake would wait forever
 
 

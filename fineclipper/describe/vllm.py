@@ -3,7 +3,8 @@ describes each clip's face crops, prompted with the paper's prompt.
 
 Each clip becomes one request: ``describe.frames`` face crops spread evenly over its stored frames, each
 shrunk to at most ``describe.max_pixels`` pixels, as the video of a user turn that also holds the prompt,
-in the model's own chat template. All clips of a chunk go to the engine in one ``generate`` call.
+in the model's own chat template. All clips of a chunk go to the engine in one ``generate`` call; the
+describe stage builds the next chunk's requests (:meth:`VllmDescriber.prepare`) in a thread meanwhile.
 
 vLLM is imported when the describer is built, so this module imports without it. vLLM lives in an
 environment of its own (``workflow/envs/vllm-venv.sh`` or ``workflow/envs/vllm.yaml``); the describe
@@ -68,6 +69,22 @@ def video_input(clip: dict, frames: int, max_pixels: int, fallback_fps: float) -
     return np.stack([np.asarray(im) for im in images]), metadata
 
 
+def processor_kwargs(cfg: dict) -> dict:
+    """The arguments of the model's processor: ``describe.engine.mm_processor_kwargs``, else frame size
+    bounds. Qwen-VL's video processor upscales frames below its minimum (100k pixels) and caps them at its
+    maximum: bound it by ``max_pixels`` so the model sees the frames as we pass them."""
+    configured = cfg["engine"].get("mm_processor_kwargs")
+    return configured if configured is not None else {"size": {"shortest_edge": 56 * 56,
+                                                               "longest_edge": cfg["max_pixels"]}}
+
+
+def chat_prompt(processor, prompt: str) -> str:
+    """The prompt in the model's chat template: a user turn of the video and the prompt, then the answer's
+    start."""
+    messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt.strip()}]}]
+    return processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
 class VllmDescriber:
     """Describe clips with a video language model in vLLM's offline engine (see the module's doc)."""
 
@@ -83,30 +100,30 @@ class VllmDescriber:
             raise ImportError(f"describe.backend vllm: vLLM is not installed for {sys.executable}; {SETUP_HELP}") from e
         from transformers import AutoProcessor
 
-        engine = dict(cfg["engine"])
-        if engine.get("mm_processor_kwargs") is None:
-            # Qwen-VL's video processor upscales frames below its minimum (100k pixels) and caps them at its
-            # maximum: bound it by max_pixels so the model sees the frames as we pass them.
-            engine["mm_processor_kwargs"] = {"size": {"shortest_edge": 56 * 56, "longest_edge": self.max_pixels}}
+        engine = {**cfg["engine"], "mm_processor_kwargs": processor_kwargs(cfg)}
         started = time.perf_counter()
         self.llm = vllm.LLM(model=self.model, **engine)
         log.info("vllm: %s loaded in %.1f s", self.model, time.perf_counter() - started)
         sampling = cfg["sampling"]
         self.sampling = vllm.SamplingParams(**sampling)
-        messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": prompt.decode().strip()}]}]
-        self.chat_prompt = AutoProcessor.from_pretrained(self.model).apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True)
+        self.chat_prompt = chat_prompt(AutoProcessor.from_pretrained(self.model), prompt.decode())
         self.provenance = {"backend": "vllm", "model": self.model, "prompt_sha256": hashlib.sha256(prompt).hexdigest(),
                            "sampling": sampling, "frames": self.frames, "max_pixels": self.max_pixels,
                            "vllm": vllm.__version__}
         #: Token counts and time of the last :meth:`describe` call.
         self.last_run: dict = {}
 
+    def prepare(self, clip: dict) -> dict:
+        """The clip with its request to the engine (``"request"``: the chat prompt and the clip's frames
+        decoded and shrunk); the stage prepares the next chunk while the engine describes this one."""
+        video = video_input(clip, self.frames, self.max_pixels, self.fallback_fps)
+        prepared = {key: value for key, value in clip.items() if key != "jpegs"}  # the frames are in the request
+        return {**prepared, "request": {"prompt": self.chat_prompt, "multi_modal_data": {"video": video}}}
+
     def describe(self, clips: list[dict]) -> list[str]:
-        """The model's description of each clip, from one batched ``generate`` call."""
-        requests = [{"prompt": self.chat_prompt,
-                     "multi_modal_data": {"video": video_input(clip, self.frames, self.max_pixels, self.fallback_fps)}}
-                    for clip in clips]
+        """The model's description of each clip (prepared by :meth:`prepare` or not), from one batched
+        ``generate`` call."""
+        requests = [(clip if "request" in clip else self.prepare(clip))["request"] for clip in clips]
         started = time.perf_counter()
         outputs = self.llm.generate(requests, self.sampling, use_tqdm=False)
         completions = [out.outputs[0] for out in outputs]

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .. import resolve_path
 from ..backends import REGISTRIES, backend_of
 from ..chunks import FAILURE_SCHEMA
 from ..errors import run_command
@@ -30,23 +31,25 @@ class VideoFailure(VideoError):
 
 
 def stage_main(stage: str, run: Callable, inputs: Iterable[str], optional_inputs: Iterable[str] = (),
-               listed_inputs: Iterable[str] = (), writes_failures: bool = True) -> None:
+               listed_inputs: Iterable[str] = (), writes_failures: bool = True, per_chunk: bool = False) -> None:
     """The command line of a stage module, as its rule runs it (``python -m fineclipper.stages.<stage>``):
     ``--<input> PATH`` for each of ``inputs`` (``optional_inputs`` may be left out, ``listed_inputs`` take any
     number of paths), ``--output``, ``--failures`` (unless the stage writes none) and ``--config JSON`` (the
-    stage's config section). A stage with a backend (:data:`fineclipper.backends.REGISTRIES`) first moves to
-    the backend's interpreter; then ``run(<input>=..., output=..., failures=..., config=...)`` runs, and an
-    expected error ends it with one line naming the problem."""
+    stage's config section); ``per_chunk``: each input and output takes one path per chunk, in the same
+    order. A stage with a backend (:data:`fineclipper.backends.REGISTRIES`) first moves to the backend's
+    interpreter; then ``run(<input>=..., output=..., failures=..., config=...)`` runs, and an expected error
+    ends it with one line naming the problem."""
     parser = argparse.ArgumentParser(description=sys.modules[run.__module__].__doc__)
+    paths = {"nargs": "+"} if per_chunk else {}
     for name in inputs:
-        parser.add_argument(f"--{name}", required=True)
+        parser.add_argument(f"--{name}", required=True, **paths)
     for name in optional_inputs:
-        parser.add_argument(f"--{name}")
+        parser.add_argument(f"--{name}", **paths)
     for name in listed_inputs:
         parser.add_argument(f"--{name}", nargs="*", default=[])
-    parser.add_argument("--output", required=True)
+    parser.add_argument("--output", required=True, **paths)
     if writes_failures:
-        parser.add_argument("--failures", required=True, help="the stage's failures table")
+        parser.add_argument("--failures", required=True, help="the stage's failures table", **paths)
     parser.add_argument("--config", default="{}", help="the stage's config section as JSON")
     args = vars(parser.parse_args())
     args["config"] = json.loads(args["config"])
@@ -62,10 +65,12 @@ _HANDED_OVER = "FINECLIPPER_STAGE_INTERPRETER"
 
 def backend_python(stage: str, cfg: dict) -> str | None:
     """The interpreter a stage's backend is meant to run in, if not this one: the stage's ``python``
-    setting, else (for a backend with its own conda environment) the conda environment active for the
-    job, as Snakemake activates it with ``--sdm conda``."""
+    setting, made absolute, else (for a backend with its own conda environment) the conda environment
+    active for the job, as Snakemake activates it with ``--sdm conda``."""
     if cfg.get("python"):
-        return cfg["python"]
+        # a relative path: from the working directory, else from the repository (not through its
+        # symlinks: a virtual environment's python is one)
+        return os.path.abspath(resolve_path(cfg["python"]))
     conda = os.environ.get("CONDA_PREFIX")
     if conda and backend_of(stage, cfg).conda and os.path.abspath(conda) != os.path.abspath(sys.prefix):
         return os.path.join(conda, "bin", "python")
@@ -112,16 +117,22 @@ def run_per_video(stage: str, items: list, process: Callable, key: Callable = la
     results, failures = [], []
     inputs = read_ahead(items, read) if read is not None else None
     for item in tqdm(items, desc=stage, unit="video", disable=not progress, file=sys.stderr):
-        vid = key(item)
         try:
             results.append(process(item) if inputs is None else process(item, next(inputs).result()))
-        except VideoError as e:
-            failures.append({"id": vid, "stage": stage, "reason": str(e)})
         except Exception as e:  # noqa: BLE001 - one bad video must not kill the chunk
-            log.error("%s failed on %s:\n%s", stage, vid, traceback.format_exc())
-            failures.append({"id": vid, "stage": stage, "reason": f"{type(e).__name__}: {e}"})
+            failures.append(failure_row(stage, key(item), e))
     log.info("%s: %d ok, %d failed", stage, len(results), len(failures))
     return results, failures
+
+
+def failure_row(stage: str, vid: str, error: Exception) -> dict:
+    """The failure row of a video ``error`` stopped: an expected failure (:class:`VideoError`) keeps its
+    message; an unexpected one is recorded with its type and logged with a traceback (call it in the
+    ``except`` block)."""
+    if isinstance(error, VideoError):
+        return {"id": vid, "stage": stage, "reason": str(error)}
+    log.error("%s failed on %s:\n%s", stage, vid, traceback.format_exc())
+    return {"id": vid, "stage": stage, "reason": f"{type(error).__name__}: {error}"}
 
 
 def write_outputs(output: str, failures_path: str, rows: list[dict], schema: pa.Schema, failures: list[dict]) -> None:

@@ -1,10 +1,13 @@
 """Stage ``describe``: a text description of the facial movements of each clip, from the configured
-backend in one batched call per chunk, passed through the label-leakage filter."""
+backend in one batched call per chunk, passed through the label-leakage filter. One run describes one
+or more chunks with one backend (one model load) and writes a table per chunk."""
 
 from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +16,7 @@ from ..backends import build_backend
 from ..chunks import read_chunk
 from ..describe.leakage import remove_leakage
 from ..io import npy_load
-from .common import read_rows, run_per_video, stage_main, write_outputs
+from .common import failure_row, read_rows, run_per_video, stage_main, write_outputs
 
 log = logging.getLogger("fineclipper")
 
@@ -28,15 +31,22 @@ SCHEMA = pa.schema([
 
 
 def describe_all(describer, clips: list[dict]) -> tuple[list[dict], list[dict]]:
-    """``(clip, raw text)`` pairs and failure rows: one batched call; if it fails, clip by clip, so one
-    bad clip is a failure row and the others still get their text."""
+    """``(clip, raw text)`` pairs and failure rows: one batched call; a failing batch is split in halves,
+    each described the same way, so a bad clip costs about 2 log2(n) calls and is a failure row of its
+    own while the others still get their text."""
+    if not clips:
+        return [], []
     try:
         return list(zip(clips, describer.describe(clips))), []
-    except Exception:  # noqa: BLE001 - find the clip(s) that broke the batch
-        log.warning("the batched describe call failed; describing the %d clips one by one", len(clips))
-    pairs, failures = run_per_video("describe", clips, lambda clip: (clip, describer.describe([clip])[0]),
-                                    progress=False)
-    return pairs, failures
+    except Exception as e:  # noqa: BLE001 - find the clip(s) that broke the batch
+        if len(clips) == 1:
+            return [], [failure_row("describe", clips[0]["id"], e)]
+        log.warning("describe: a batch of %d clips failed (%s: %s); describing its halves", len(clips),
+                    type(e).__name__, e)
+    half = len(clips) // 2
+    (first, first_failed), (second, second_failed) = (describe_all(describer, part)
+                                                      for part in (clips[:half], clips[half:]))
+    return first + second, first_failed + second_failed
 
 
 def describer_input(frames_row: dict, landmarks_row: dict) -> dict:
@@ -62,19 +72,61 @@ def description_rows(describer, pairs: list[tuple[dict, str]], config: dict, cla
     return rows
 
 
+@dataclass(frozen=True)
+class ChunkPaths:
+    """One chunk of a describe job: its manifest, its frames and landmarks tables, and where its table and
+    failures go."""
+
+    chunk: str
+    frames: str
+    landmarks: str
+    output: str
+    failures: str
+
+
+def load_chunk(describer, paths: ChunkPaths, progress: bool) -> tuple[list[dict], list[dict]]:
+    """A chunk's clips as the describer takes them (its :meth:`prepare` done: decoded, shrunk frames for a
+    model) and failure rows of the clips that could not be read."""
+    frames_of = {r["id"]: r for r in read_rows(paths.frames)}
+    return run_per_video("describe", [r for r in read_rows(paths.landmarks) if r["id"] in frames_of],
+                         lambda row: describer.prepare(describer_input(frames_of[row["id"]], row)), progress=progress)
+
+
+def run_chunks(chunks: list[ChunkPaths], config: dict, progress: bool = True) -> None:
+    """Describe several chunks with one describer (one model load), one batched call per chunk, writing each
+    chunk's table as soon as it is described; the next chunk is read and prepared in a thread meanwhile."""
+    describer = build_backend("describe", config)  # a missing model stops here, before any video
+    with ThreadPoolExecutor(max_workers=1) as loader:
+        loading = loader.submit(load_chunk, describer, chunks[0], progress)
+        for index, paths in enumerate(chunks):
+            clips, failed = loading.result()
+            if index + 1 < len(chunks):
+                loading = loader.submit(load_chunk, describer, chunks[index + 1], progress)
+            pairs, batch_failed = describe_all(describer, clips)
+            rows = description_rows(describer, pairs, config, read_chunk(paths.chunk).get("classes", []))
+            write_outputs(paths.output, paths.failures, rows, SCHEMA, failed + batch_failed)
+            log.info("describe: chunk %d of %d written (%s)", index + 1, len(chunks), paths.output)
+
+
 def run(chunk: str, frames: str, landmarks: str, output: str, failures: str, config: dict,
         progress: bool = True) -> None:
-    describer = build_backend("describe", config)  # a missing model stops here, before any video
-    frames_of = {r["id"]: r for r in read_rows(frames)}
-    clips, failed = run_per_video("describe", [r for r in read_rows(landmarks) if r["id"] in frames_of],
-                                  lambda row: describer_input(frames_of[row["id"]], row), progress=progress)
-    pairs, batch_failed = describe_all(describer, clips)
-    rows = description_rows(describer, pairs, config, read_chunk(chunk).get("classes", []))
-    write_outputs(output, failures, rows, SCHEMA, failed + batch_failed)
+    """Describe one chunk (:func:`run_chunks` of one)."""
+    run_chunks([ChunkPaths(chunk, frames, landmarks, output, failures)], config, progress)
+
+
+def run_job(chunk: list[str], frames: list[str], landmarks: list[str], output: list[str], failures: list[str],
+            config: dict) -> None:
+    """A describe job as its rule runs it: the chunks whose paths the lists give, one of each per chunk in
+    the same order (:func:`run_chunks`)."""
+    columns = {"chunk": chunk, "frames": frames, "landmarks": landmarks, "output": output, "failures": failures}
+    if len({len(paths) for paths in columns.values()}) != 1:
+        raise ValueError("describe needs one path per chunk in each of --chunk, --frames, --landmarks, --output "
+                         f"and --failures, got {', '.join(f'{len(v)} {k}' for k, v in columns.items())}")
+    run_chunks([ChunkPaths(*paths) for paths in zip(*columns.values())], config)
 
 
 def main() -> None:
-    stage_main("describe", run, inputs=["chunk", "frames", "landmarks"])
+    stage_main("describe", run_job, inputs=["chunk", "frames", "landmarks"], per_chunk=True)
 
 
 if __name__ == "__main__":
