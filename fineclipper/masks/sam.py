@@ -1,12 +1,16 @@
 """The ``sam`` parser: segment-anything prompted with every face part of a frame at once.
 
-Per clip, the frames go through SAM's image encoder in batches (bf16 on a GPU), one embedding per frame.
-Per frame, each part of ``PARTS`` becomes a prompt (a box and points from that frame's MediaPipe
-landmarks), all decoded in one batched call; the masks are painted into the label set in ``PARTS``
-order, so later (smaller) parts overwrite earlier ones. Hair, which the landmark parser cannot see,
-is prompted with a box above the face. A part whose predicted IoU is below ``iou_threshold`` falls back
-to its landmark polygon (hair, which has none, is then left out); the counts go into the clip's
-``mask_info``. A frame without landmarks gets an empty map, as with the landmark parser.
+Per clip, the frames go through SAM's image encoder in batches, one embedding per frame. Per frame, each
+part of ``PARTS`` becomes a prompt (a box and points from that frame's MediaPipe landmarks); the masks are
+painted into the label set in ``PARTS`` order, so later (smaller) parts overwrite earlier ones. Hair, which
+the landmark parser cannot see, is prompted with a box above the face. A part whose predicted IoU is below
+``iou_threshold`` falls back to its landmark polygon (hair, which has none, is then left out); the counts go
+into the clip's ``mask_info``. A frame without landmarks gets an empty map, as with the landmark parser.
+
+Two paths compute this: the fast one (``masks.fast: true``, sam_fast.py: everything on the device, the
+prompts of a whole batch of frames decoded together, bf16 weights on a GPU) and the reference
+(``masks.fast: false``: segment-anything's own preprocessing on the host, one frame's prompts per decoder
+call, the encoder under bf16 autocast on a GPU), which tests and benchmarks/sam.py hold the fast one to.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ _PROMPTS = {
     "lower_lip": (R.LOWER_OUTER + R.LOWER_INNER, ((17, 14),)),
     "inner_mouth": (R.UPPER_INNER + R.LOWER_INNER, ((13, 14),)),
 }
+#: Parts with a landmark polygon to fall back to (all but hair).
+POLYGON_PARTS = tuple(_PROMPTS)
 #: A part whose landmark box is thinner than this (pixels) is not prompted (a closed mouth has no inside).
 MIN_BOX_SIDE = 2.0
 
@@ -113,7 +119,7 @@ def load_sam(checkpoint: str | None, model_type: str):
     if missing or unexpected:
         raise ValueError(f"masks.checkpoint: {checkpoint} does not fit a SAM {model_type} (missing {missing[:3]}, "
                          f"unexpected {unexpected[:3]}, of {len(missing)} and {len(unexpected)})")
-    return model.eval()
+    return model.eval().requires_grad_(False)  # inference only
 
 
 def part_prompts(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -140,6 +146,23 @@ def part_prompts(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, tup
     return prompts
 
 
+def prompt_arrays(prompts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], shape: tuple[int, int],
+                  size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes ``(N, 4)``, points ``(N, K, 2)`` and point labels ``(N, K)`` in the encoder's input coordinates from
+    ``(box, points, labels)`` prompts in a frame's pixels; shorter point lists are padded with label -1 (no point)."""
+    from segment_anything.utils.transforms import ResizeLongestSide
+
+    resize = ResizeLongestSide(size)
+    k = max(len(points) for _, points, _ in prompts)
+    boxes = np.stack([resize.apply_boxes(box[None], shape)[0] for box, _, _ in prompts])
+    points = np.zeros((len(prompts), k, 2))
+    labels = -np.ones((len(prompts), k))
+    for i, (_, part_points, part_labels) in enumerate(prompts):
+        points[i, : len(part_points)] = resize.apply_coords(part_points, shape)
+        labels[i, : len(part_labels)] = part_labels
+    return boxes, points, labels
+
+
 class SamParser:
     """Label maps of a clip from segment-anything, prompted by the landmarks (see the module docstring)."""
 
@@ -151,10 +174,17 @@ class SamParser:
         self.sam = load_sam(cfg["checkpoint"], cfg["model_type"]).to(self.device)
         self.threshold = cfg["iou_threshold"]
         self.batch_size = cfg["batch_size"]
+        self.fast = None
+        if cfg["fast"]:
+            from .sam_fast import DeviceSam
+
+            compile_encoder = self.device.type == "cuda" if cfg["compile"] is None else cfg["compile"]
+            self.fast = DeviceSam(self.sam, self.device, self.batch_size, self.threshold, compile_encoder)
 
     @torch.no_grad()
     def embed(self, images: list[np.ndarray]) -> torch.Tensor:
-        """Image embeddings of frames (RGB uint8), in batches through the encoder (bf16 on a GPU)."""
+        """Reference: image embeddings of frames (RGB uint8), in batches through the encoder (bf16 autocast on a
+        GPU), each frame resized on the host by segment-anything's own transform."""
         size = self.sam.image_encoder.img_size
         embeddings = []
         for start in range(0, len(images), self.batch_size):
@@ -174,25 +204,16 @@ class SamParser:
     @torch.no_grad()
     def decode(self, embedding: torch.Tensor, prompts: dict,
                shape: tuple[int, int]) -> dict[str, tuple[np.ndarray, float]]:
-        """``part -> (mask (H, W) bool, predicted IoU)`` for every prompted part of one frame, in one call."""
-        from segment_anything.utils.transforms import ResizeLongestSide
-
+        """Reference: ``part -> (mask (H, W) bool, predicted IoU)`` for every prompted part of one frame, in one
+        call."""
         names = list(prompts)
         size = self.sam.image_encoder.img_size
-        resize = ResizeLongestSide(size)
-        k = max(len(prompts[n][1]) for n in names)
-        boxes = np.stack([resize.apply_boxes(prompts[n][0][None], shape)[0] for n in names])
-        points = np.zeros((len(names), k, 2))
-        labels = -np.ones((len(names), k))  # -1: padding, not a point
-        for i, n in enumerate(names):
-            points[i, : len(prompts[n][1])] = resize.apply_coords(prompts[n][1], shape)
-            labels[i, : len(prompts[n][2])] = prompts[n][2]
 
         def tensor(a):
             return torch.as_tensor(a, dtype=torch.float32, device=self.device)
 
-        sparse, dense = self.sam.prompt_encoder(points=(tensor(points), tensor(labels)), boxes=tensor(boxes),
-                                                masks=None)
+        boxes, points, labels = (tensor(a) for a in prompt_arrays([prompts[n] for n in names], shape, size))
+        sparse, dense = self.sam.prompt_encoder(points=(points, labels), boxes=boxes, masks=None)
         low_res, iou = self.sam.mask_decoder(image_embeddings=embedding[None],
                                              image_pe=self.sam.prompt_encoder.get_dense_pe(),
                                              sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
@@ -202,32 +223,38 @@ class SamParser:
         ious = iou[:, 0].float().cpu().tolist()  # one transfer each, not one per part
         return {n: (masks[i], ious[i]) for i, n in enumerate(names)}
 
+    def reference_label_maps(self, images: list[np.ndarray], landmarks: np.ndarray,
+                             shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Reference: what :meth:`DeviceSam.label_maps` returns, one frame's prompts per decoder call, painted on
+        the host."""
+        embeddings = self.embed(images)
+        maps = np.zeros((len(images), *shape), np.uint8)
+        from_sam = np.zeros((len(images), len(PARTS)), bool)
+        for f, points in enumerate(landmarks):
+            decoded = self.decode(embeddings[f], part_prompts(points, shape), shape)
+            for p, name in enumerate(PARTS):
+                mask, iou = decoded.get(name, (None, 0.0))
+                from_sam[f, p] = mask is not None and iou >= self.threshold
+                if not from_sam[f, p] and name in POLYGON_PARTS:
+                    mask = part_polygon(name, points, shape)
+                if from_sam[f, p] or name in POLYGON_PARTS:
+                    maps[f][mask] = LABEL_INDEX[name]
+        return maps, from_sam
+
     def parse(self, images: list[np.ndarray], landmarks: np.ndarray,
               shape: tuple[int, int]) -> tuple[list[np.ndarray], dict]:
         """Label maps of a clip's frames and the clip's counts: parts from SAM, parts that fell back to
-        their landmark polygon, parts left out (hair without a confident SAM mask, unpromptable parts)."""
+        their landmark polygon, parts left out (hair without a confident SAM mask)."""
         has_face = ~np.isnan(landmarks[:, :, :2]).any(axis=(1, 2))
-        embeddings = self.embed([image for image, ok in zip(images, has_face) if ok]) if has_face.any() else None
-        counts = {"parts_from_sam": 0, "parts_from_polygons": 0, "parts_left_out": 0, "frames_without_landmarks": 0}
-        maps, e = [], 0
-        for _image, points, ok in zip(images, landmarks, has_face):
-            label_map = np.zeros(shape, np.uint8)
-            if not ok:
-                counts["frames_without_landmarks"] += 1
-                maps.append(label_map)
-                continue
-            decoded = self.decode(embeddings[e], part_prompts(points, shape), shape)
-            e += 1
-            for name in PARTS:
-                mask, iou = decoded.get(name, (None, 0.0))
-                if mask is not None and iou >= self.threshold:
-                    counts["parts_from_sam"] += 1
-                elif name in _PROMPTS:
-                    mask = part_polygon(name, points, shape)
-                    counts["parts_from_polygons"] += 1
-                else:
-                    counts["parts_left_out"] += 1
-                    continue
-                label_map[mask] = LABEL_INDEX[name]
-            maps.append(label_map)
-        return maps, counts
+        faces = [image for image, ok in zip(images, has_face) if ok]
+        label_maps = self.fast.label_maps if self.fast else self.reference_label_maps
+        maps = np.zeros((len(images), *shape), np.uint8)
+        from_sam = np.zeros((0, len(PARTS)), bool)
+        if faces:
+            maps[has_face], from_sam = label_maps(faces, landmarks[has_face], shape)
+        has_polygon = np.array([name in POLYGON_PARTS for name in PARTS])
+        counts = {"parts_from_sam": int(from_sam.sum()),
+                  "parts_from_polygons": int((~from_sam & has_polygon).sum()),
+                  "parts_left_out": int((~from_sam & ~has_polygon).sum()),
+                  "frames_without_landmarks": int((~has_face).sum())}
+        return list(maps), counts
