@@ -83,7 +83,7 @@ def test_the_graph_reads_relative_and_lazy_imports():
     assert "fineclipper.stages.common" in graph["fineclipper.stages.frames"]  # from .common import ...
     assert "fineclipper.masks.sam" not in graph["fineclipper.backends"]  # named as a string, built lazily
     assert "fineclipper.train.checkpoint" in graph["fineclipper.predict"]  # imported inside a function
-    assert "fineclipper.face.regions" in graph["fineclipper.masks.sam"]  # from ..face import regions
+    assert "fineclipper.face.regions" in graph["fineclipper.masks.sam_prompts"]  # from ..face import regions
 
 
 def test_no_import_circle():

@@ -20,7 +20,7 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from .labels import LABEL_INDEX
 from .landmarks import part_polygon
-from .sam import PARTS, POLYGON_PARTS, part_prompts, prompt_arrays
+from .sam_prompts import PARTS, POLYGON_PARTS, part_prompts, prompt_arrays
 
 
 class SdpaAttention(Attention):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -39,39 +37,16 @@ def mask_clip(parser, frames_row: dict, points: np.ndarray, images: list[np.ndar
             "info": json.dumps(info, sort_keys=True)}
 
 
-class DecodedAhead:
-    """The rows, each paired with ``decode(row)`` run in a background thread one row ahead: the next clip's
-    frames are decoded while the parser (on a GPU) works on this one. Yields ``(row, Future)``; a frame that
-    does not decode raises when that future's result is asked for, failing that clip only."""
-
-    def __init__(self, rows: list[dict], decode: Callable[[dict], list[np.ndarray] | None]):
-        self.rows, self.decode = rows, decode
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self):
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            ahead: list[Future] = [pool.submit(self.decode, row) for row in self.rows[:1]]
-            for i, row in enumerate(self.rows):
-                if i + 1 < len(self.rows):
-                    ahead.append(pool.submit(self.decode, self.rows[i + 1]))
-                yield row, ahead.pop(0)
-
-
 def mask_rows(parser, rows: list[dict], points_of: dict[str, np.ndarray],
               progress: bool = True) -> tuple[list[dict], list[dict]]:
-    """``(results, failures)`` of the stage's loop over frames rows, each clip's frames decoded one clip ahead."""
+    """``(results, failures)`` of the stage's loop over frames rows, each clip's frames decoded one clip ahead
+    (while the parser, on a GPU, works on the one before)."""
 
     def decode(row: dict) -> list[np.ndarray] | None:
         return decode_jpegs(row["jpegs"]) if parser.needs_image else None
 
-    def process(item: tuple[dict, Future]) -> dict:
-        row, images = item
-        return mask_clip(parser, row, points_of[row["id"]], images.result())
-
-    return run_per_video("masks", DecodedAhead(rows, decode), process, key=lambda item: item[0]["id"],
-                         progress=progress)
+    return run_per_video("masks", rows, lambda row, images: mask_clip(parser, row, points_of[row["id"]], images),
+                         progress=progress, read=decode)
 
 
 def run(frames: str, landmarks: str, output: str, failures: str, config: dict, progress: bool = True) -> None:
