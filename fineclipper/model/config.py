@@ -15,6 +15,8 @@ VARIANTS = {
 #: How the parsing and landmarks streams are drawn (fineclipper.model.render): over the face frame, as the
 #: paper's Fig. 2 shows them, or on a black canvas.
 RENDERS = ("overlay", "canvas")
+#: ``checkpointing`` values: none, whole blocks, or selective (see fineclipper.model.clip).
+CHECKPOINTING = (False, True, "selective")
 #: The paper's tunable parameters per variant at ViT-B/16, in millions (FineCLIPER, FineCLIPER*, +, *+).
 PAPER_TUNABLE_M = {"base": 13, "star": 19, "plus": 14, "starplus": 20}
 
@@ -45,13 +47,21 @@ class ModelConfig:
     prompt: str = "A person with an expression of {label}."
     negative_prompt: str = "A person with an expression of no {label}."
     class_descriptors: dict = field(default_factory=dict)  # label -> sentence appended to both prompts
-    checkpointing: bool = False
+    # activation checkpointing of the visual streams' blocks: false; true: whole blocks (each block's input
+    # kept, the block run again in the backward pass: least memory); "selective": the blocks' matmul and
+    # attention outputs kept, only the element-wise ops run again (more memory, less recomputation)
+    checkpointing: bool | str = False
+    compile: bool = False  # torch.compile the visual blocks (one graph per block shape); slow to compile on a CPU
+    class_token_only_last_block: bool = True  # the last visual block computes only the pooled class token (exact)
+    frozen_bf16: bool = True  # on CUDA, the frozen CLIP's matmul weights stored in bf16 once (exact under autocast)
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"train.model.variant: {self.variant!r} is not one of {sorted(VARIANTS)}")
         if self.render not in RENDERS:
             raise ValueError(f"train.model.render: {self.render!r} is not one of {list(RENDERS)}")
+        if self.checkpointing not in CHECKPOINTING:
+            raise ValueError(f"train.model.checkpointing: {self.checkpointing!r} is not one of {list(CHECKPOINTING)}")
         unknown = sorted(set(self.temporal_adapter_streams) - set(STREAMS))
         if isinstance(self.temporal_adapter_streams, str) or unknown:
             raise ValueError(f"train.model.temporal_adapter_streams: {self.temporal_adapter_streams!r} is not a "
