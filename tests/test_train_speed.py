@@ -1,4 +1,4 @@
-"""The faster training step equals today's eager step: each optimisation (selective activation checkpointing,
+"""The faster training step equals today's eager step: each optimisation (checkpointing a share of the blocks,
 torch.compile of the blocks, the last block's class token alone, bf16 frozen weights, label texts encoded
 once in evaluation, no per-step host reads) is checked against the plain path on the CPU, on FC-Tiny and on
 ViT-B-32 with random weights (nothing downloaded).
@@ -76,15 +76,30 @@ def forward_flops(model: FineCLIPER, batch: dict) -> int:
     return counter.get_total_flops()
 
 
-@pytest.mark.parametrize("checkpointing", [True, "selective"])
-def test_checkpointing_keeps_the_step_bit_for_bit(checkpointing):
-    fast, eager = build("FC-Tiny", 4, checkpointing=checkpointing), build("FC-Tiny", 4)
+def step_flops(model: FineCLIPER, batch: dict) -> int:
+    """FLOPs of a training step's forward and backward, recomputed blocks included."""
+    with FlopCounterMode(display=False) as counter:
+        train_step(model, batch)
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_checkpointing_keeps_the_step_bit_for_bit(share):
+    fast, eager = build("FC-Tiny", 4, checkpointing=True, checkpoint_share=share), build("FC-Tiny", 4)
     assert_same_step(fast, eager, clips(eager), EXACT)
 
 
-def test_checkpointing_is_checked():
-    with pytest.raises(ValueError, match="train.model.checkpointing"):
-        ModelConfig(checkpointing="everything")
+def test_a_share_of_the_blocks_is_checkpointed():
+    """What checkpointing runs again is each checkpointed block's forward, up to the last tensor its backward
+    needs (torch stops there): for half the blocks about half of it (FC-Tiny's first block needs less: the
+    parsing and landmarks streams enter it without gradients)."""
+    batch = clips(build("FC-Tiny", 4))
+    plain = step_flops(build("FC-Tiny", 4), batch)
+    every, half = (step_flops(build("FC-Tiny", 4, checkpointing=True, checkpoint_share=share), batch) - plain
+                   for share in (1.0, 0.5))
+    assert 0 < half < every and abs(every - 2 * half) < 0.25 * every
+    with pytest.raises(ValueError, match="train.model.checkpoint_share"):
+        ModelConfig(checkpoint_share=0)
 
 
 @pytest.fixture
@@ -113,9 +128,9 @@ def test_frozen_weights_stored_in_bf16_give_the_same_step_under_autocast(no_fuse
 @pytest.fixture(scope="module")
 def vit_b32() -> tuple[FineCLIPER, FineCLIPER]:
     """ViT-B-32 with random weights, the frames stream (with T-Adapters in every block), two frames a clip:
-    today's path, and selective checkpointing with the last block's class token alone (its vision tower
-    pools the class token; FC-Tiny's averages the tokens)."""
-    return (build("ViT-B-32", 2, "base", checkpointing="selective", class_token_only_last_block=True),
+    today's path, and half the blocks checkpointed with the last block's class token alone (its vision
+    tower pools the class token; FC-Tiny's averages the tokens)."""
+    return (build("ViT-B-32", 2, "base", checkpointing=True, checkpoint_share=0.5, class_token_only_last_block=True),
             build("ViT-B-32", 2, "base"))
 
 
@@ -139,8 +154,8 @@ def test_the_class_token_shortcut_leaves_an_averaging_tower_alone(no_fused_atten
 
 @pytest.mark.slow
 def test_compiled_blocks_keep_the_step():
-    """torch.compile of the blocks with selective checkpointing inside the compiled graph, on the CPU."""
-    fast, eager = build("FC-Tiny", 4, compile=True, checkpointing="selective"), build("FC-Tiny", 4)
+    """torch.compile of the blocks, checkpointed ones (inside the compiled graph) and plain ones, on the CPU."""
+    fast, eager = build("FC-Tiny", 4, compile=True, checkpointing=True, checkpoint_share=0.5), build("FC-Tiny", 4)
     batch = clips(eager)
     assert_same_step(fast, eager, batch, REORDERED)
     with torch.no_grad():  # evaluation runs through the compiled blocks too

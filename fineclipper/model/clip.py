@@ -247,22 +247,6 @@ def attend_over_time(blk: nn.Module, x: torch.Tensor, num_frames: int) -> torch.
     return out.view(b, n, num_frames, d).transpose(1, 2).reshape(bt, n, d)
 
 
-#: What selective activation checkpointing keeps of a block's forward pass: the outputs of its matmuls and
-#: attention, the costly ops; the element-wise ones between them (layer norms, GELU, additions) are run again
-#: in the backward pass. Whole-block checkpointing keeps only each block's input and runs the block again.
-KEPT_BY_SELECTIVE_CHECKPOINTING = tuple(getattr(torch.ops.aten, name).default for name in (
-    "mm", "addmm", "bmm", "baddbmm", "convolution", "_scaled_dot_product_flash_attention",
-    "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
-    "_scaled_dot_product_flash_attention_for_cpu"))
-
-
-def selective_checkpoint_contexts():
-    """The ``context_fn`` of ``torch.utils.checkpoint`` that keeps :data:`KEPT_BY_SELECTIVE_CHECKPOINTING`."""
-    from torch.utils.checkpoint import create_selective_checkpoint_contexts
-
-    return create_selective_checkpoint_contexts(list(KEPT_BY_SELECTIVE_CHECKPOINTING))
-
-
 def adapted_block(blk: nn.Module, ad: BlockAdapters | None, x: torch.Tensor, attn_mask: torch.Tensor | None,
                   num_frames: int | None, class_token_only: bool = False) -> torch.Tensor:
     """One frozen block with its adapters (AIM): with a T-Adapter first ``x + T(Attn_time(LN1 x))``; then
@@ -285,19 +269,18 @@ def adapted_block(blk: nn.Module, ad: BlockAdapters | None, x: torch.Tensor, att
 
 
 def checkpointed_block(blk: nn.Module, ad: BlockAdapters | None, x: torch.Tensor, attn_mask: torch.Tensor | None,
-                       num_frames: int | None, class_token_only: bool, checkpointing: bool | str) -> torch.Tensor:
-    """:func:`adapted_block`, checkpointed while gradients are recorded: ``checkpointing`` is
-    ``ModelConfig.checkpointing`` (false, true: the whole block, or selective)."""
+                       num_frames: int | None, class_token_only: bool, checkpointing: bool) -> torch.Tensor:
+    """:func:`adapted_block`; with ``checkpointing``, while gradients are recorded, only its input is kept
+    and the block runs again in the backward pass."""
     if not checkpointing or not torch.is_grad_enabled():
         return adapted_block(blk, ad, x, attn_mask, num_frames, class_token_only)
-    context = {"context_fn": selective_checkpoint_contexts} if checkpointing == "selective" else {}
     return torch.utils.checkpoint.checkpoint(adapted_block, blk, ad, x, attn_mask, num_frames, class_token_only,
-                                             use_reentrant=False, **context)
+                                             use_reentrant=False)
 
 
 #: Recompilations torch.compile allows the block function: a graph per block shape (the frames stream's
 #: blocks have T-Adapters, the middle streams' narrower adapters), for the last block's class token, and
-#: for a batch of another size (the epoch's last), with and without gradients.
+#: for a batch of another size (the epoch's last), checkpointed or not, with and without gradients.
 BLOCK_RECOMPILE_LIMIT = 32
 
 
@@ -310,15 +293,16 @@ def compiled_block():
 
 
 def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, adapters: AdapterStack | None,
-               attn_mask: torch.Tensor | None = None, checkpointing: bool | str = False,
-               num_frames: int | None = None, compile: bool = False, class_token_only: bool = False) -> torch.Tensor:
+               attn_mask: torch.Tensor | None = None, checkpointing: bool = False, num_frames: int | None = None,
+               compile: bool = False, class_token_only: bool = False, checkpoint_share: float = 1.0) -> torch.Tensor:
     """The frozen blocks with adapters (:func:`adapted_block`); ``num_frames`` is needed with T-Adapters.
-    ``checkpointing``: as ``ModelConfig.checkpointing``; ``compile``: each block run by :func:`compiled_block`;
-    ``class_token_only``: the last block computes the class token alone."""
+    ``checkpointing``: the first ``checkpoint_share`` of the blocks (rounded) checkpointed; ``compile``: each
+    block run by :func:`compiled_block`; ``class_token_only``: the last block computes the class token alone."""
     run = compiled_block() if compile else checkpointed_block
+    checkpointed = round(checkpoint_share * len(blocks)) if checkpointing else 0
     for i, blk in enumerate(blocks):
         ad = adapters.blocks[i] if adapters is not None else None
-        x = run(blk, ad, x, attn_mask, num_frames, class_token_only and i == len(blocks) - 1, checkpointing)
+        x = run(blk, ad, x, attn_mask, num_frames, class_token_only and i == len(blocks) - 1, i < checkpointed)
     return x
 
 
@@ -329,12 +313,13 @@ def pools_class_token(visual: nn.Module) -> bool:
 
 
 def encode_image(clip: nn.Module, images: torch.Tensor, adapters: AdapterStack | None,
-                 num_frames: int | None = None, checkpointing: bool | str = False, compile: bool = False,
-                 class_token_only: bool = False) -> torch.Tensor:
+                 num_frames: int | None = None, checkpointing: bool = False, compile: bool = False,
+                 class_token_only: bool = False, checkpoint_share: float = 1.0) -> torch.Tensor:
     """CLIP image features (``B*T, embed_dim``) with a stream's adapters in the frozen ViT; ``images`` are
     the ``T`` consecutive frames of each clip, ``num_frames = T`` (needed with temporal adapters).
-    ``checkpointing`` and ``compile`` as in :func:`run_blocks`; ``class_token_only``: the last block computes
-    the class token alone where that is all the tower pools (:func:`pools_class_token`; exact)."""
+    ``checkpointing``, ``checkpoint_share`` and ``compile`` as in :func:`run_blocks`; ``class_token_only``: the
+    last block computes the class token alone where that is all the tower pools (:func:`pools_class_token`;
+    exact)."""
     temporal = adapters is not None and adapters.has_temporal
     if temporal and (not num_frames or len(images) % num_frames):
         raise ValueError(f"temporal adapters need the frames per clip: {len(images)} images, num_frames={num_frames}")
@@ -343,7 +328,8 @@ def encode_image(clip: nn.Module, images: torch.Tensor, adapters: AdapterStack |
     if temporal:
         x = adapters.add_temporal_embedding(x, num_frames)
     x = run_blocks(visual.transformer.resblocks, x, adapters, checkpointing=checkpointing, num_frames=num_frames,
-                   compile=compile, class_token_only=class_token_only and pools_class_token(visual))
+                   compile=compile, class_token_only=class_token_only and pools_class_token(visual),
+                   checkpoint_share=checkpoint_share)
     pooled, _ = visual._pool(x)
     return pooled @ visual.proj if visual.proj is not None else pooled
 

@@ -160,7 +160,7 @@ class FineCLIPER(nn.Module):
         b, t = clips.shape[:2]
         cfg = self.cfg
         per_frame = encode_image(self.clip, clips.flatten(0, 1), self.visual_adapters[stream], t, cfg.checkpointing,
-                                 cfg.compile, cfg.class_token_only_last_block)
+                                 cfg.compile, cfg.class_token_only_last_block, cfg.checkpoint_share)
         return self.temporal[stream](per_frame.view(b, t, -1))
 
     def encode_video(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
