@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import tempfile
@@ -294,36 +295,79 @@ def attend_over_time(blk: nn.Module, x: torch.Tensor, num_frames: int) -> torch.
     return out.view(b, n, num_frames, d).transpose(1, 2).reshape(bt, n, d)
 
 
+def adapted_block(blk: nn.Module, ad: BlockAdapters | None, x: torch.Tensor, attn_mask: torch.Tensor | None,
+                  num_frames: int | None, class_token_only: bool = False) -> torch.Tensor:
+    """One frozen block with its adapters (AIM): with a T-Adapter first ``x + T(Attn_time(LN1 x))``; then
+    ``x + A(Attn(LN1 x))`` and ``x + MLP(LN2 x) + s A'(LN2 x)``. ``class_token_only``: only the class token
+    (the first) comes out, ``(B, 1, D)``: it attends to every token, the rest of the block runs on it alone
+    (exact for a last block whose class token is all that is pooled)."""
+    if ad is not None and ad.temporal is not None:
+        x = x + ad.temporal(attend_over_time(blk, blk.ln_1(x), num_frames))
+    y = blk.ln_1(x)
+    if class_token_only:
+        x, h = x[:, :1], blk.attention(q_x=y[:, :1], k_x=y, v_x=y, attn_mask=attn_mask)
+    else:
+        h = blk.attention(q_x=y, attn_mask=attn_mask)
+    x = x + blk.ls_1(ad.attn(h) if ad is not None else h)
+    y = blk.ln_2(x)
+    out = blk.mlp(y)
+    if ad is not None:
+        out = out + ad.scale * ad.mlp(y)
+    return x + blk.ls_2(out)
+
+
+def checkpointed_block(blk: nn.Module, ad: BlockAdapters | None, x: torch.Tensor, attn_mask: torch.Tensor | None,
+                       num_frames: int | None, class_token_only: bool, checkpointing: bool) -> torch.Tensor:
+    """:func:`adapted_block`; with ``checkpointing``, while gradients are recorded, only its input is kept
+    and the block runs again in the backward pass."""
+    if not checkpointing or not torch.is_grad_enabled():
+        return adapted_block(blk, ad, x, attn_mask, num_frames, class_token_only)
+    return torch.utils.checkpoint.checkpoint(adapted_block, blk, ad, x, attn_mask, num_frames, class_token_only,
+                                             use_reentrant=False)
+
+
+#: Recompilations torch.compile allows the block function: a graph per block shape (the frames stream's
+#: blocks have T-Adapters, the middle streams' narrower adapters), for the last block's class token, and
+#: for a batch of another size (the epoch's last), checkpointed or not, with and without gradients.
+BLOCK_RECOMPILE_LIMIT = 32
+
+
+@functools.cache
+def compiled_block():
+    """:func:`checkpointed_block` under ``torch.compile``, compiled once per block shape and shared by every
+    block of that shape (PyTorch's regional compilation: the blocks' weights are the graph's inputs)."""
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, BLOCK_RECOMPILE_LIMIT)
+    return torch.compile(checkpointed_block)
+
+
 def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, adapters: AdapterStack | None,
-               attn_mask: torch.Tensor | None = None, checkpointing: bool = False,
-               num_frames: int | None = None) -> torch.Tensor:
-    """The frozen blocks with adapters (AIM): with a T-Adapter first ``x + T(Attn_time(LN1 x))``; then
-    ``x + A(Attn(LN1 x))`` and ``x + MLP(LN2 x) + s A'(LN2 x)``. ``num_frames`` is needed with T-Adapters."""
-
-    def block_fn(blk, ad, x):
-        if ad is not None and ad.temporal is not None:
-            x = x + ad.temporal(attend_over_time(blk, blk.ln_1(x), num_frames))
-        h = blk.attention(q_x=blk.ln_1(x), attn_mask=attn_mask)
-        x = x + blk.ls_1(ad.attn(h) if ad is not None else h)
-        y = blk.ln_2(x)
-        out = blk.mlp(y)
-        if ad is not None:
-            out = out + ad.scale * ad.mlp(y)
-        return x + blk.ls_2(out)
-
+               attn_mask: torch.Tensor | None = None, checkpointing: bool = False, num_frames: int | None = None,
+               compile: bool = False, class_token_only: bool = False, checkpoint_share: float = 1.0) -> torch.Tensor:
+    """The frozen blocks with adapters (:func:`adapted_block`); ``num_frames`` is needed with T-Adapters.
+    ``checkpointing``: the first ``checkpoint_share`` of the blocks (rounded) checkpointed; ``compile``: each
+    block run by :func:`compiled_block`; ``class_token_only``: the last block computes the class token alone."""
+    run = compiled_block() if compile else checkpointed_block
+    checkpointed = round(checkpoint_share * len(blocks)) if checkpointing else 0
     for i, blk in enumerate(blocks):
         ad = adapters.blocks[i] if adapters is not None else None
-        if checkpointing and torch.is_grad_enabled():
-            x = torch.utils.checkpoint.checkpoint(block_fn, blk, ad, x, use_reentrant=False)
-        else:
-            x = block_fn(blk, ad, x)
+        x = run(blk, ad, x, attn_mask, num_frames, class_token_only and i == len(blocks) - 1, i < checkpointed)
     return x
 
 
+def pools_class_token(visual: nn.Module) -> bool:
+    """Whether an open_clip vision tower's features are its class token alone (no attention pooling), so
+    that its last block need compute nothing else."""
+    return getattr(visual, "attn_pool", None) is None and getattr(visual, "pool_type", None) == "tok"
+
+
 def encode_image(clip: nn.Module, images: torch.Tensor, adapters: AdapterStack | None,
-                 num_frames: int | None = None, checkpointing: bool = False) -> torch.Tensor:
+                 num_frames: int | None = None, checkpointing: bool = False, compile: bool = False,
+                 class_token_only: bool = False, checkpoint_share: float = 1.0) -> torch.Tensor:
     """CLIP image features (``B*T, embed_dim``) with a stream's adapters in the frozen ViT; ``images`` are
-    the ``T`` consecutive frames of each clip, ``num_frames = T`` (needed with temporal adapters)."""
+    the ``T`` consecutive frames of each clip, ``num_frames = T`` (needed with temporal adapters).
+    ``checkpointing``, ``checkpoint_share`` and ``compile`` as in :func:`run_blocks`; ``class_token_only``: the
+    last block computes the class token alone where that is all the tower pools (:func:`pools_class_token`;
+    exact)."""
     temporal = adapters is not None and adapters.has_temporal
     if temporal and (not num_frames or len(images) % num_frames):
         raise ValueError(f"temporal adapters need the frames per clip: {len(images)} images, num_frames={num_frames}")
@@ -331,7 +375,9 @@ def encode_image(clip: nn.Module, images: torch.Tensor, adapters: AdapterStack |
     x = visual._embeds(images)
     if temporal:
         x = adapters.add_temporal_embedding(x, num_frames)
-    x = run_blocks(visual.transformer.resblocks, x, adapters, checkpointing=checkpointing, num_frames=num_frames)
+    x = run_blocks(visual.transformer.resblocks, x, adapters, checkpointing=checkpointing, num_frames=num_frames,
+                   compile=compile, class_token_only=class_token_only and pools_class_token(visual),
+                   checkpoint_share=checkpoint_share)
     pooled, _ = visual._pool(x)
     return pooled @ visual.proj if visual.proj is not None else pooled
 
@@ -358,11 +404,27 @@ def embed_prompts(clip: nn.Module, tokens: torch.Tensor, context: torch.Tensor |
 
 
 def encode_text(clip: nn.Module, tokens: torch.Tensor, adapters: AdapterStack | None,
-                context: torch.Tensor | None = None, checkpointing: bool = False) -> torch.Tensor:
+                context: torch.Tensor | None = None) -> torch.Tensor:
     """CLIP text features with adapters, pooled at the end-of-text token; ``context`` as in
-    :func:`embed_prompts`."""
+    :func:`embed_prompts`. Never checkpointed: a batch of 77-token texts holds a few percent of what one
+    visual stream's 16 frames of 197 tokens hold."""
     x, eot = embed_prompts(clip, tokens, context)
-    x = run_blocks(clip.transformer.resblocks, x, adapters, attn_mask=clip.attn_mask, checkpointing=checkpointing)
+    x = run_blocks(clip.transformer.resblocks, x, adapters, attn_mask=clip.attn_mask)
     x = clip.ln_final(x)
     pooled = x[torch.arange(len(x), device=x.device), eot]
     return pooled @ clip.text_projection if clip.text_projection is not None else pooled
+
+
+def store_matmul_weights_in(clip: nn.Module, dtype: torch.dtype) -> None:
+    """Store the frozen CLIP's matmul and convolution weights and biases in ``dtype``, once: autocast to
+    ``dtype`` casts them at every call anyway (it caches no cast of a frozen weight), so under it the results
+    are the same, bit for bit. Layer norms, embeddings and scales, which autocast leaves in fp32, keep it."""
+    for module in clip.modules():
+        names = (("in_proj_weight", "in_proj_bias") if isinstance(module, nn.MultiheadAttention)
+                 else ("weight", "bias") if isinstance(module, (nn.Linear, nn.Conv2d)) else ())
+        for name in names:
+            if getattr(module, name, None) is not None:
+                getattr(module, name).data = getattr(module, name).data.to(dtype)
+    for projection in (clip.visual.proj, clip.text_projection):
+        if isinstance(projection, nn.Parameter):
+            projection.data = projection.data.to(dtype)

@@ -45,13 +45,21 @@ class ModelConfig:
     prompt: str = "A person with an expression of {label}."
     negative_prompt: str = "A person with an expression of no {label}."
     class_descriptors: dict = field(default_factory=dict)  # label -> sentence appended to both prompts
+    # activation checkpointing of the visual streams' blocks: each block's input kept, the block run again in
+    # the backward pass; checkpoint_share: the share of each stream's blocks (the first) it covers
     checkpointing: bool = False
+    checkpoint_share: float = 1.0
+    compile: bool = False  # torch.compile the visual blocks (one graph per block shape); slow to compile on a CPU
+    class_token_only_last_block: bool = True  # the last visual block computes only the pooled class token (exact)
+    frozen_bf16: bool = True  # on CUDA, the frozen CLIP's matmul weights stored in bf16 once (exact under autocast)
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"train.model.variant: {self.variant!r} is not one of {sorted(VARIANTS)}")
         if self.render not in RENDERS:
             raise ValueError(f"train.model.render: {self.render!r} is not one of {list(RENDERS)}")
+        if not 0 < self.checkpoint_share <= 1:
+            raise ValueError(f"train.model.checkpoint_share: {self.checkpoint_share!r} is not in (0, 1]")
         unknown = sorted(set(self.temporal_adapter_streams) - set(STREAMS))
         if isinstance(self.temporal_adapter_streams, str) or unknown:
             raise ValueError(f"train.model.temporal_adapter_streams: {self.temporal_adapter_streams!r} is not a "

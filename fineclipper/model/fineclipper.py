@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .clip import AdapterStack, encode_image, encode_text, load_clip, tokenizer
+from .clip import AdapterStack, encode_image, encode_text, load_clip, store_matmul_weights_in, tokenizer
 from .config import ModelConfig
 
 
@@ -150,17 +150,17 @@ class FineCLIPER(nn.Module):
 
     def encode_labels(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised positive and negative label vectors, ``(classes, D)`` each."""
-        ck = self.cfg.checkpointing
-        pos = encode_text(self.clip, self.positive_tokens, self.positive_adapters, self.context, ck)
-        neg = encode_text(self.clip, self.negative_tokens, self.negative_adapters, self.context, ck)
+        pos = encode_text(self.clip, self.positive_tokens, self.positive_adapters, self.context)
+        neg = encode_text(self.clip, self.negative_tokens, self.negative_adapters, self.context)
         return F.normalize(pos, dim=-1), F.normalize(neg, dim=-1)
 
     # ----- video ----------------------------------------------------------------------------------
     def encode_stream(self, stream: str, clips: torch.Tensor) -> torch.Tensor:
         """``(B, T, 3, H, W)`` -> ``(B, D)`` for one visual stream."""
         b, t = clips.shape[:2]
-        per_frame = encode_image(self.clip, clips.flatten(0, 1), self.visual_adapters[stream], t,
-                                 self.cfg.checkpointing)
+        cfg = self.cfg
+        per_frame = encode_image(self.clip, clips.flatten(0, 1), self.visual_adapters[stream], t, cfg.checkpointing,
+                                 cfg.compile, cfg.class_token_only_last_block, cfg.checkpoint_share)
         return self.temporal[stream](per_frame.view(b, t, -1))
 
     def encode_video(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,14 +174,12 @@ class FineCLIPER(nn.Module):
 
     def encode_descriptions(self, tokens: torch.Tensor) -> torch.Tensor:
         """Normalised description vectors ``(B, D)`` from their tokens."""
-        return F.normalize(
-            encode_text(self.clip, tokens, self.description_adapters, None, self.cfg.checkpointing), dim=-1)
+        return F.normalize(encode_text(self.clip, tokens, self.description_adapters), dim=-1)
 
     def encode_captions(self, tokens: torch.Tensor) -> torch.Tensor:
         """Normalised caption vectors ``(B, D)``: captions take the positive label text's path (its adapters),
         the path the label texts take when a caption-pre-trained model is scored."""
-        return F.normalize(
-            encode_text(self.clip, tokens, self.positive_adapters, None, self.cfg.checkpointing), dim=-1)
+        return F.normalize(encode_text(self.clip, tokens, self.positive_adapters), dim=-1)
 
     def freeze_for(self, objective: str, captions: str | None = None) -> None:
         """Leave out of training what an objective does not use (see :data:`NOT_CAPTION_TRAINED` and
@@ -193,11 +191,29 @@ class FineCLIPER(nn.Module):
             if name.startswith(unused):
                 p.requires_grad_(False)
 
+    # ----- the frozen CLIP's precision ------------------------------------------------------------
+    def store_frozen_in_bf16(self) -> None:
+        """Store the frozen CLIP's matmul weights in bf16 once (see ``store_matmul_weights_in``): the same
+        results under bf16 autocast, as the trainer runs on CUDA, without casting them at every call."""
+        store_matmul_weights_in(self.clip, torch.bfloat16)
+
+    def check_precision(self, device_type: str) -> None:
+        """A model whose frozen weights are bf16 runs only under bf16 autocast: elsewhere, a clear error."""
+        stored = self.clip.visual.conv1.weight.dtype
+        if stored != torch.float32 and not (torch.is_autocast_enabled(device_type)
+                                            and torch.get_autocast_dtype(device_type) == stored):
+            raise RuntimeError(f"the frozen CLIP's matmul weights are stored in {stored} (train.model.frozen_bf16 on "
+                               f"CUDA): run the model under torch.autocast({device_type!r}, dtype={stored}), as the "
+                               "trainer does")
+
     # ----- scores ---------------------------------------------------------------------------------
-    def forward(self, batch: dict, objective: str = "labels") -> dict:
+    def forward(self, batch: dict, objective: str = "labels",
+                label_features: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict:
         """Class scores ``cos(v, t+) - cos(v, t-)``, scaled; plus the vectors the losses need. With
         ``objective="captions"``: the video vector (the description fused in where the batch has one) and
-        the caption vector, no label text."""
+        the caption vector, no label text. ``label_features``: what :meth:`encode_labels` returns, computed
+        once for many batches while the weights do not change (evaluation); None: computed here."""
+        self.check_precision(self.logit_scale.device.type)
         video, weights = self.encode_video(batch)
         out = {"video": video, "fusion_weights": weights}
         if self.cfg.descriptions and "description" in batch:
@@ -207,7 +223,7 @@ class FineCLIPER(nn.Module):
                 video = F.normalize(video + torch.tanh(self.description_gate) * desc, dim=-1)
         if objective == "captions":
             return {**out, "fused": video, "caption": self.encode_captions(batch["caption"])}
-        pos, neg = self.encode_labels()
+        pos, neg = self.encode_labels() if label_features is None else label_features
         out["logits"] = clamped_scale(self.logit_scale) * (video @ pos.T - video @ neg.T)
         return out
 

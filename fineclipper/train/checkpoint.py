@@ -38,8 +38,12 @@ def load_checkpoint(path: str | Path, device="cpu") -> dict:
 
 
 def build_model(model_cfg: dict, classes: list[str], device) -> FineCLIPER:
-    """A FineCLIPER from a ``train.model`` section (frozen CLIP built or loaded, adapters fresh)."""
-    return FineCLIPER(ModelConfig(**model_cfg), classes).to(device)
+    """A FineCLIPER from a ``train.model`` section (frozen CLIP built or loaded, adapters fresh); on CUDA,
+    with ``frozen_bf16``, the frozen CLIP's matmul weights stored in bf16 (it runs under bf16 autocast there)."""
+    model = FineCLIPER(ModelConfig(**model_cfg), classes).to(device)
+    if torch.device(device).type == "cuda" and model.cfg.frozen_bf16:
+        model.store_frozen_in_bf16()
+    return model
 
 
 def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:

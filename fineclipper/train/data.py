@@ -353,4 +353,5 @@ def make_loader(shards: list[str], transform: ClipTransform, batch_size: int, wo
         dataset = wds.DataPipeline(wds.SimpleShardList(shards), wds.split_by_worker, shard_samples,
                                    *chosen, wds.map(apply), wds.select(_decoded),
                                    wds.batched(batch_size, collation_fn=collate, partial=True))
-    return wds.WebLoader(dataset, batch_size=None, num_workers=workers)
+    # pinned batches: the trainer's non_blocking copy to a GPU then runs while the host prepares the next step
+    return wds.WebLoader(dataset, batch_size=None, num_workers=workers, pin_memory=torch.cuda.is_available())

@@ -72,7 +72,9 @@ def optimiser_and_schedule(model: FineCLIPER, cfg: dict, steps_per_epoch: int):
 
 def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, scheduler, cfg: dict, device,
                     epoch: int, steps: int, world: int, show: bool) -> dict:
-    """One epoch over ``steps`` batches; returns the epoch's record (losses, lr, clips/s)."""
+    """One epoch over ``steps`` batches; returns the epoch's record (losses, lr, clips/s). The losses are
+    summed on the device and read once, at the end; the progress bar reads them every ``cfg["log_every"]``
+    steps: no step waits for the device but those."""
     from tqdm import tqdm
 
     ddp.train()
@@ -81,7 +83,7 @@ def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, 
     bar = tqdm(loader, total=steps, desc=f"epoch {epoch + 1}/{cfg['epochs']}", disable=not show, file=sys.stderr,
                unit="batch")
     captions = cfg["objective"] == "captions"
-    for batch in bar:
+    for step, batch in enumerate(bar, 1):
         inputs = model_inputs(model, batch, device)
         with autocast(device):
             if captions:
@@ -98,11 +100,13 @@ def train_one_epoch(model: FineCLIPER, ddp: torch.nn.Module, loader, optimizer, 
         n = len(batch["key"])
         seen, batches = seen + n, batches + 1
         for k, v in {"loss": loss.detach(), **parts}.items():
-            sums[k] = sums.get(k, 0.0) + float(v) * n
-        bar.set_postfix(loss=f"{loss.item():.3f}", clips_per_s=f"{seen * world / (time.perf_counter() - start):.1f}")
+            sums[k] = sums.get(k, 0.0) + v * n
+        if show and step % cfg["log_every"] == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}",
+                            clips_per_s=f"{seen * world / (time.perf_counter() - start):.1f}")
     return {"epoch": epoch + 1, "lr": scheduler.get_last_lr()[0],
             "clips_per_s": seen * world / (time.perf_counter() - start),
-            "batches_per_rank": gathered(batches, world), **{k: v / max(1, seen) for k, v in sums.items()}}
+            "batches_per_rank": gathered(batches, world), **{k: float(v) / max(1, seen) for k, v in sums.items()}}
 
 
 def caption_batch_loss(model: FineCLIPER, outputs: dict, tokens: torch.Tensor,
@@ -130,13 +134,15 @@ def gathered(value: int, world: int) -> list[int]:
 @torch.no_grad()
 def predict(model: FineCLIPER, loader, device) -> tuple[list[int], list[int], list[str], float, list[list[float]]]:
     """Labels (-1: unlabelled), predictions, keys, the mean cross-entropy over the labelled clips, and
-    each clip's class probabilities, over a loader (evaluation mode)."""
+    each clip's class probabilities, over a loader (evaluation mode). The label texts are encoded once."""
     model.eval()
     labels, preds, keys, probs, loss_sum = [], [], [], [], 0.0
+    with autocast(device):
+        label_features = model.encode_labels()
     for batch in loader:
         inputs = model_inputs(model, batch, device)
         with autocast(device):
-            logits = model(inputs)["logits"].float()
+            logits = model(inputs, label_features=label_features)["logits"].float()
         loss_sum += torch.nn.functional.cross_entropy(logits, inputs["label"], ignore_index=-1, reduction="sum").item()
         labels += batch["label"].tolist()
         preds += logits.argmax(-1).tolist()
