@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import tempfile
@@ -332,7 +331,7 @@ def checkpointed_block(blk: nn.Module, ad: BlockAdapters | None, x: torch.Tensor
 BLOCK_RECOMPILE_LIMIT = 32
 
 
-@functools.cache
+@cache
 def compiled_block():
     """:func:`checkpointed_block` under ``torch.compile``, compiled once per block shape and shared by every
     block of that shape (PyTorch's regional compilation: the blocks' weights are the graph's inputs)."""
