@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import TINY, snakemake, write_config
 
-REPO = Path(__file__).resolve().parent.parent
+from fineclipper import REPO_ROOT
 
 
 @pytest.fixture(scope="session")
 def annotations() -> Path:
     """The real DFER-CLIP fold lists, as shipped with the project."""
-    return REPO / "resources" / "annotations" / "dfer-clip"
+    return REPO_ROOT / "resources" / "annotations" / "dfer-clip"
 
 
 @pytest.fixture(scope="session")
@@ -47,32 +49,37 @@ def demo_cfg() -> dict:
             "frames": 12, "size": 160, "fps": 25, "seed": 0}
 
 
-#: A tiny FineCLIPER on a random frozen CLIP, for fast training in tests.
-TINY = {"clip_model": "FC-Tiny", "pretrained": None, "num_frames": 4}
-
-
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
-    """The whole default workflow on a small demo: shards, a 2-epoch tiny model, its test metrics, the report."""
-    import subprocess
-    import sys
-
-    import yaml
-
+    """The whole default workflow on a small demo: shards, a 2-epoch tiny model, its test metrics, the report.
+    Shared by every test that asks for it: a test that reruns Snakemake in it asks for own_demo_run instead."""
     workdir = tmp_path_factory.mktemp("train")
-    cfg = {"demo": {"clips_per_class": 3, "test_per_class": 1, "frames": 12, "size": 160}, "chunk_size": 4,
-           "frames": {"max_frames": 8},
-           "train": {"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 25}}
-    (workdir / "cfg.yaml").write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "cfg.yaml"), "--cores", "2", "all"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    write_config(workdir, "cfg.yaml", demo={"clips_per_class": 3, "test_per_class": 1, "frames": 12, "size": 160},
+                 chunk_size=4, frames={"max_frames": 8},
+                 train={"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 25})
+    snakemake(workdir, "--cores", "2", "all", configs=("cfg.yaml",))
     return workdir
 
 
+@pytest.fixture
+def own_demo_run(demo_run, tmp_path) -> Path:
+    """A copy of demo_run for one test to rerun Snakemake in and add to, so that no other test sees it change."""
+    workdir = tmp_path / "run"
+    shutil.copytree(demo_run, workdir, symlinks=True)
+    return workdir
+
+
+#: Fixtures that run the workflow end to end: a test that uses one belongs to the e2e tests.
+END_TO_END_FIXTURES = {"demo_run", "own_demo_run"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked slurm start SLURM daemons and write /etc/slurm: they run only when asked for with -m slurm."""
+    """Tests marked slurm start SLURM daemons and write /etc/slurm: they run only when asked for with -m slurm.
+    A test using an end-to-end fixture without the e2e marker is an error: it would slow the quick loop."""
+    unmarked = [item.nodeid for item in items if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ()))
+                and not item.get_closest_marker("e2e")]
+    if unmarked:
+        raise pytest.UsageError(f"mark these @pytest.mark.e2e (they use {sorted(END_TO_END_FIXTURES)}): {unmarked}")
     if "slurm" in (config.getoption("markexpr") or ""):
         return
     skip = pytest.mark.skip(reason="opt-in: `pytest -m slurm` starts a single-node SLURM here (root; Debian "

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
+from fineclipper import REPO_ROOT as REPO
+
 #: script -> (tiny arguments, a line its output must hold); {shards} is filled in by the test.
 TINY = {
     "preprocess.py": (["--demo-clips", "1", "--frames", "8", "--repeats", "1"], "landmark stage frames/s"),
@@ -74,7 +75,57 @@ def shards(tmp_path_factory):
     return str(folder / "*.tar")
 
 
+def dag_figures(output: str) -> None:
+    """A stand-in folder per FERV39K clip listed; its chunks at the default 250 clips; five jobs per chunk
+    (four stages and pack) and the summary and `all`."""
+    from fineclipper.datasets import SHIPPED_ANNOTATIONS
+    from fineclipper.datasets.foldlists import SPECS, read_fold_lists
+    from fineclipper.datasets.manifest import plan_chunks
+
+    rows, _ = read_fold_lists(SPECS["ferv39k"], SHIPPED_ANNOTATIONS, "/data")
+    folders = int(re.search(r"^(\d+) stand-in frame folders", output, re.M).group(1))
+    chunks, jobs = map(int, re.search(r"dry run of the whole DAG \((\d+) chunks, (\d+) jobs\)", output).groups())
+    assert folders == len(rows) and chunks == len(plan_chunks(rows, 250)) and jobs == 5 * chunks + 2
+
+
+def loader_figures(output: str) -> None:
+    """Every clip of the two 3-clip shards exported and read, 16 frames each (the default)."""
+    assert re.search(r"^6 clips x 16 frames x 3 streams", output, re.M)
+
+
+def params_figures(output: str) -> None:
+    """The table's totals are tunable_counts' (in millions, two decimals)."""
+    from fineclipper.model import VARIANTS
+    from fineclipper.model.params import tunable_counts
+
+    totals = [float(v) for v in re.search(r"^total\s+(.*)$", output, re.M).group(1).split()]
+    assert totals == [round(tunable_counts("FC-Tiny", v)["total_tunable"] / 1e6, 2) for v in VARIANTS]
+
+
+def preprocess_figures(output: str) -> None:
+    """The same demo clips as video files, frame folders and face-crop folders: the same clips and kept frames."""
+    rounds = re.findall(r"^\[(video files|frame folders|face-crop folders), crop: \w+\] (\d+) clips, (\d+) kept frames",
+                        output, re.M)
+    assert [name for name, *_ in rounds] == ["video files", "frame folders", "face-crop folders"]
+    assert len({(clips, frames) for _, clips, frames in rounds}) == 1 and int(rounds[0][2]) > 0
+
+
+def rehearsal_figures(output: str) -> None:
+    """The MAFW run: as many jobs of every chunk stage, one train and one evaluate per fold, one report."""
+    total, listed = re.search(r"^run: 2 clips per group, (\d+) jobs \((.*)\)", output, re.M).groups()
+    jobs = {name: int(n) for name, n in (item.split() for item in listed.split(", "))}
+    assert len({jobs[s] for s in ("frames", "landmarks", "masks", "describe", "pack")}) == 1
+    assert jobs["train"] == jobs["evaluate"] == 5 and jobs["report"] == jobs["all"] == 1
+    assert sum(jobs.values()) == int(total)
+
+
+#: script -> a check of the figures of its output that the tiny setting fixes (the rest are timings)
+FIGURES = {"dag.py": dag_figures, "loader.py": loader_figures, "params.py": params_figures,
+           "preprocess.py": preprocess_figures, "rehearsal.py": rehearsal_figures}
+
+
 @pytest.mark.slow
+@pytest.mark.e2e
 @pytest.mark.parametrize("script", sorted(TINY))
 def test_benchmark_runs(script, shards):
     if script in NEEDS and importlib.util.find_spec(NEEDS[script]) is None:
@@ -84,3 +135,5 @@ def test_benchmark_runs(script, shards):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout, result.stdout[-2000:]
+    if script in FIGURES:
+        FIGURES[script](result.stdout)

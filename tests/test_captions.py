@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from helpers import ONE_THREAD, free_port, planned_jobs, snakemake
 
+from fineclipper import REPO_ROOT
 from fineclipper.datasets import AnnotationError, build_manifest
 from fineclipper.datasets.captions import MAFW_CAPTION_LISTS, parse_caption_list, read_mafw_captions
 from fineclipper.model.fineclipper import info_nce, same_text
-
-REPO = Path(__file__).resolve().parent.parent
 
 #: A MAFW caption list as MAFW ships it: GBK, tabs, CRLF, a Chinese caption before the English one.
 MAFW_LINES = [
@@ -133,12 +129,11 @@ cleanup()
 """
 
 
+@pytest.mark.e2e
 def test_gathered_info_nce_on_two_processes_equals_one_process_with_the_whole_batch(tmp_path):
     """Two gloo processes, each with half the batch (a caption repeated across the halves): the same loss
     as one process with the whole batch, and each rank's gradient (x world, as the trainer scales it) is
     the whole batch's gradient of its own rows."""
-    from test_train import free_port
-
     generator = torch.Generator().manual_seed(0)
     video = torch.nn.functional.normalize(torch.randn(8, 16, generator=generator), dim=-1)
     text = torch.nn.functional.normalize(torch.randn(8, 16, generator=generator), dim=-1)
@@ -148,8 +143,7 @@ def test_gathered_info_nce_on_two_processes_equals_one_process_with_the_whole_ba
     (tmp_path / "ddp.py").write_text(DDP_SCRIPT)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            str(tmp_path / "ddp.py"), str(tmp_path / "batch.pt"), str(tmp_path / "out")]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=ONE_THREAD)
     assert result.returncode == 0, result.stderr[-3000:]
     whole = video.clone().requires_grad_(True)
     loss = info_nce(whole, text, torch.tensor(10.0), same_text(tokens))
@@ -170,32 +164,20 @@ def test_zero_shot_needs_a_caption_pretrained_model_and_transfer_a_supervised_on
         load_config(overrides={"train": {"objective": "captions", "cross_dataset": ["mafw"]}})
 
 
-def snakemake(workdir, *configs, target="all", dry=False) -> str:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", *map(str, configs), "--cores", "2", target, *(["-n"] if dry else [])]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
-def job_counts(output: str) -> dict[str, int]:
-    return {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:", 1)[1], re.M)}
-
-
 @pytest.mark.slow
-def test_demo_caption_pretraining_is_scored_zero_shot_on_every_listed_test_clip(demo_run, tmp_path):
+@pytest.mark.e2e
+def test_demo_caption_pretraining_is_scored_zero_shot_on_every_listed_test_clip(own_demo_run):
     """A caption pre-training experiment beside the demo's supervised one (on a copy of the demo run): it
     trains without labels on the describe stage's text, its evaluation is zero-shot on every listed test
     clip, and the report sets it beside Table 3, not beside Table 1."""
-    run = tmp_path / "run"
-    shutil.copytree(demo_run, run, symlinks=True)
+    run = own_demo_run
     cfg = yaml.safe_load((run / "cfg.yaml").read_text())
     cfg["experiments"] = [{"name": "main"}, {"name": "zs", "variant": "plus",
                                              "train": {"objective": "captions", "captions": "describe"}}]
     (run / "zs.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = job_counts(snakemake(run, run / "zs.yaml", dry=True))
+    jobs = planned_jobs(snakemake(run, "--cores", "2", "all", "-n", configs=("zs.yaml",)))
     assert jobs["train"] == 1 and jobs["evaluate"] == 1 and "frames" not in jobs  # the new experiment alone
-    snakemake(run, run / "zs.yaml")
+    snakemake(run, "--cores", "2", "all", configs=("zs.yaml",))
     experiment = run / "results/demo/experiments/zs/seed0"
     metrics = json.loads((experiment / "eval/test/metrics.json").read_text())
     assert metrics["protocol"] == "zero-shot" and metrics["captions"] == "describe"
@@ -248,7 +230,7 @@ def test_the_report_of_a_dataset_only_pretrained_on_sets_it_beside_table3(tmp_pa
         {"objective": "captions", "captions": "dataset", "parameters": {"total_tunable": 1000}}))
     (tmp_path / "pre.json").write_text("{}")
     summary = aggregate("t", [], [], [str(run / "eval/all/zero_shot_dfew/metrics.json")], str(tmp_path / "pre.json"),
-                        str(REPO / "resources/paper_results.yaml"), [str(run / "train/all/train_summary.json")])
+                        str(REPO_ROOT / "resources/paper_results.yaml"), [str(run / "train/all/train_summary.json")])
     assert summary["zero_shot"]["zs"]["dataset"] == "t" and summary["zero_shot"]["zs"]["on"]["dfew"]["listed"] == 10
     section = table3_section(summary)
     assert "<b>zs</b> (ours)" in section and "t (video caption)" in section and "FC-Tiny" in section

@@ -2,29 +2,22 @@
 then, on the same videos, caption pre-training that reads no label, scored zero-shot."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import snakemake
 
-REPO = Path(__file__).resolve().parent.parent
+from fineclipper import REPO_ROOT
 
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", *args]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def demo_main(tmp_path_factory) -> Path:
     """`snakemake --cores 2 all` with the default config, as the README's first command runs it."""
     workdir = tmp_path_factory.mktemp("demo")
-    snakemake(workdir, "all")
+    snakemake(workdir, "--cores", "2", "all", configs=())
     return workdir
 
 
@@ -33,7 +26,7 @@ def test_default_workflow_learns_the_demo(demo_main):
     metrics = json.loads((demo_main / "results/demo/experiments/main/seed0/eval/test/metrics.json").read_text())
     print(f"demo test UAR {metrics['uar']:.3f} WAR {metrics['war']:.3f} on {metrics['samples']} clips")
     assert metrics["listed"] == metrics["evaluated"] == 20 and metrics["uar"] >= 0.85  # chance is 0.25
-    again = snakemake(demo_main, "all", "-n")
+    again = snakemake(demo_main, "--cores", "2", "all", "-n", configs=())
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -45,7 +38,7 @@ def test_caption_pretraining_learns_what_the_captions_say(demo_main):
     from fineclipper.datasets.demo import demo_manifest
     from fineclipper.shards import decode_sample, iter_raw
 
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
     rows = demo_manifest(config["demo"], demo_main / "results/demo/videos")
     lines = ["path,label,group,caption"] + [
         f"{r['source']},{r['label_name']},{r['group']},A person with an expression of {r['label_name']}." for r in rows]
@@ -55,7 +48,7 @@ def test_caption_pretraining_learns_what_the_captions_say(demo_main):
                              "classes": config["demo"]["classes"]},
                  "train": {**config["train"], "model": model, "objective": "captions", "captions": "dataset"}}
     (demo_main / "captioned.yaml").write_text(yaml.safe_dump(captioned))
-    snakemake(demo_main, "all", "--configfile", str(demo_main / "captioned.yaml"))
+    snakemake(demo_main, "--cores", "2", "all", configs=("captioned.yaml",))
     run = demo_main / "results/captioned/experiments/main/seed0"
     metrics = json.loads((run / "eval/test/metrics.json").read_text())
     print(f"captions naming the class, zero-shot on held-out clips: UAR {metrics['uar']:.3f} WAR {metrics['war']:.3f} "

@@ -42,8 +42,15 @@ def test_missing_vllm_says_how_to_set_it_up():
         get_describer("vllm", _describe_config(model="Qwen/Qwen2.5-VL-7B-Instruct"))
 
 
+#: The MLLM prompt word for word as the paper prints it (quoted in the design notes, section 4).
+PAPER_PROMPT = ("You are a facial expression analyst. Identify emotions by analyzing the detailed movements of "
+                "various facial features (mouth, chin, eyes, etc.) and implied actions (breathing rate, gaze "
+                "direction) across a sequence. Provide a detailed description of the movements of various facial "
+                "features and implied actions concisely.")
+
+
 def test_default_prompt_is_the_papers():
-    assert prompt_file(_describe_config(model="m")).read_text().startswith("You are a facial expression analyst.")
+    assert prompt_file(_describe_config(model="m")).read_text() == PAPER_PROMPT + "\n"
 
 
 def test_frames_spread_over_the_clip():

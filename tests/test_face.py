@@ -95,14 +95,24 @@ def local_task_bundle(tmp_path_factory):
 
 def test_tasks_face_landmarker_runs_a_bundle(astronaut_face, local_task_bundle):
     """The Tasks path loads a bundle and runs in video mode. The wheel's legacy 468-point model is not
-    the bundle's own landmark model, so only the plumbing is checked here, not the coordinates."""
-    points, detected, shapes = face_landmarker_clip([astronaut_face] * 3, local_task_bundle)
-    assert detected[0] and shapes is None and points.shape == (3, NUM_LANDMARKS, 3)
+    the bundle's own landmark model, so its coordinates mean little: checked here is the plumbing. Points
+    where a face was found and NaN where none was; the bundle's model made them, not Face Mesh."""
+    frames = [astronaut_face, np.zeros_like(astronaut_face), astronaut_face]
+    points, detected, shapes = face_landmarker_clip(frames, local_task_bundle)
+    assert points.shape == (3, NUM_LANDMARKS, 3) and shapes is None
+    assert detected.tolist() == [True, False, True]
+    assert np.isfinite(points[detected]).all() and np.isnan(points[~detected]).all()
+    mesh, _ = face_mesh_clip([astronaut_face])
+    assert np.abs(points[0] - mesh[0]).mean() > 0.01  # not Face Mesh's points
     _, none_found, _ = face_landmarker_clip([np.zeros_like(astronaut_face)], local_task_bundle)
     assert not none_found.any()
 
 
 def test_landmark_stage_with_a_task_model(astronaut_face, local_task_bundle):
+    """With landmarks.task_model the stage stores what the bundle finds on its decoded RGB frames (as
+    float16), with the same detected flags, and no blendshapes (the bundle has no blendshape model)."""
+    import cv2
+
     from fineclipper.config import load_config
     from fineclipper.io import npy_load
     from fineclipper.stages.frames import encode_jpeg
@@ -111,7 +121,10 @@ def test_landmark_stage_with_a_task_model(astronaut_face, local_task_bundle):
     cfg = load_config(overrides={"landmarks": {"task_model": str(local_task_bundle)}})["landmarks"]
     row = {"id": "a", "jpegs": [encode_jpeg(astronaut_face, 90)] * 3, "fps": 25.0}
     out = LandmarkExtractor(cfg)(row)
-    assert npy_load(out["landmarks"]).shape == (3, NUM_LANDMARKS, 3) and out["detected"][0]
+    stored = np.ascontiguousarray(cv2.imdecode(np.frombuffer(row["jpegs"][0], np.uint8), cv2.IMREAD_COLOR)[..., ::-1])
+    points, detected, _ = face_landmarker_clip([stored] * 3, local_task_bundle)
+    assert out["detected"] == detected.tolist() and detected[0]
+    np.testing.assert_array_equal(npy_load(out["landmarks"]), points.astype(np.float16))
     assert out["blendshapes"] is None
 
 

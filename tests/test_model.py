@@ -2,33 +2,19 @@
 
 import pytest
 import torch
+from helpers import CLASSES, model_batch, tiny_model
 
-from fineclipper.model import VARIANTS, FineCLIPER, ModelConfig
+from fineclipper.model import VARIANTS, ModelConfig
 from fineclipper.model.clip import encode_image, encode_text, load_clip
-
-CLASSES = ["neutral", "happiness", "surprise", "anger"]
-
-
-def tiny(variant="starplus", **kw) -> FineCLIPER:
-    torch.manual_seed(0)
-    return FineCLIPER(ModelConfig(clip_model="FC-Tiny", pretrained=None, variant=variant, num_frames=4, **kw), CLASSES)
-
-
-def batch(model, b=2, t=4):
-    gen = torch.Generator().manual_seed(1)
-    out = {s: torch.randn(b, t, 3, 64, 64, generator=gen) for s in model.cfg.streams}
-    out["description"] = model.tokenize(["the jaw drops and the mouth opens", "the eyebrows rise"][:b])
-    out["label"] = torch.tensor([0, 2][:b])
-    return out
 
 
 def test_only_adapters_and_heads_learn_and_clip_stays_bit_identical():
-    model = tiny()
+    model = tiny_model()
     before = {k: v.clone() for k, v in model.clip.state_dict().items()}
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable and not any(n.startswith("clip.") for n in trainable)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    b = batch(model)
+    b = model_batch(model)
     loss, parts = model.loss(model(b), b["label"])
     loss.backward()
     assert all(p.grad is None for p in model.clip.parameters())
@@ -41,7 +27,7 @@ def test_only_adapters_and_heads_learn_and_clip_stays_bit_identical():
 
 
 def test_zero_initialised_adapters_give_plain_clip_features():
-    model = tiny()
+    model = tiny_model()
     assert model.visual_adapters["frames"].has_temporal
     images = torch.randn(6, 3, 64, 64)  # two clips of three frames
     with torch.no_grad():
@@ -54,12 +40,12 @@ def test_zero_initialised_adapters_give_plain_clip_features():
 
 
 def test_variants_and_their_parameters():
-    counts = {v: tiny(v).count_parameters()["total_tunable"] for v in VARIANTS}
+    counts = {v: tiny_model(v).count_parameters()["total_tunable"] for v in VARIANTS}
     assert counts["base"] < counts["plus"] < counts["starplus"] and counts["base"] < counts["star"] < counts["starplus"]
-    base = tiny("base")
-    out = base(batch(base))
+    base = tiny_model("base")
+    out = base(model_batch(base))
     assert out["logits"].shape == (2, 4) and out["fusion_weights"].shape == (2, 1) and "description" not in out
-    weights = tiny("star")(batch(tiny("star")))["fusion_weights"]
+    weights = tiny_model("star")(model_batch(tiny_model("star")))["fusion_weights"]
     assert weights.shape == (2, 3) and torch.allclose(weights.sum(1), torch.ones(2))
     with pytest.raises(ValueError, match="model.variant"):
         ModelConfig(variant="double")
@@ -69,7 +55,7 @@ def test_variants_and_their_parameters():
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
-    model = tiny(n_ctx=2)
+    model = tiny_model(n_ctx=2)
     with torch.no_grad():
         for p in model.parameters():
             if p.requires_grad:
@@ -78,20 +64,20 @@ def test_checkpoint_round_trip_with_weights_only(tmp_path):
     assert not any(k.startswith("clip.") for k in state) and "context" in state
     torch.save({"model": state, "classes": CLASSES}, tmp_path / "ck.pt")
     loaded = torch.load(tmp_path / "ck.pt", weights_only=True)
-    fresh = tiny(n_ctx=2)
+    fresh = tiny_model(n_ctx=2)
     fresh.load_tunable_state_dict(loaded["model"])
-    b = batch(model)
+    b = model_batch(model)
     with torch.no_grad():
         assert torch.allclose(model(b)["logits"], fresh(b)["logits"], atol=1e-5)
     with pytest.raises(ValueError, match="does not fit"):
-        tiny("base").load_tunable_state_dict(loaded["model"])
+        tiny_model("base").load_tunable_state_dict(loaded["model"])
 
 
 def test_zero_shot_classes_change_the_label_texts():
     """Another dataset's classes, in another order: a shared class keeps its score, a new one gets its own."""
-    model = tiny("base")
+    model = tiny_model("base")
     model.eval()
-    b = batch(model)
+    b = model_batch(model)
     with torch.no_grad():
         before = model(b)["logits"]
         model.set_classes(["happiness", "sadness", "neutral", "anger", "surprise", "disgust", "fear", "contempt"])
@@ -115,9 +101,9 @@ def test_local_checkpoint_path_and_bad_tags(tmp_path):
 
 
 def test_activation_checkpointing_gives_the_same_step():
-    plain, ckpt = tiny("star"), tiny("star", checkpointing=True)
+    plain, ckpt = tiny_model("star"), tiny_model("star", checkpointing=True)
     ckpt.load_tunable_state_dict(plain.tunable_state_dict())
-    b = batch(plain)
+    b = model_batch(plain)
     losses = []
     for model in (plain, ckpt):
         model.train()

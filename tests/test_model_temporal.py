@@ -3,7 +3,7 @@ only of that clip), with its parameters counted apart."""
 
 import pytest
 import torch
-from test_model import tiny
+from helpers import tiny_model
 
 from fineclipper.model import STREAMS
 from fineclipper.model.clip import encode_image
@@ -17,8 +17,8 @@ def perturb(module: torch.nn.Module, scale: float = 0.5) -> None:
 
 
 def test_zero_initialised_temporal_adapters_change_nothing():
-    with_temporal = tiny("star", temporal_adapter_streams=STREAMS)
-    without = tiny("star", temporal_adapter_ratio=0.0)
+    with_temporal = tiny_model("star", temporal_adapter_streams=STREAMS)
+    without = tiny_model("star", temporal_adapter_ratio=0.0)
     images = torch.randn(8, 3, 64, 64)  # two clips of four frames
     with torch.no_grad():
         for stream in STREAMS:
@@ -30,7 +30,7 @@ def test_zero_initialised_temporal_adapters_change_nothing():
 
 
 def test_temporal_adapters_mix_the_frames_of_a_clip_and_only_of_that_clip():
-    model = tiny("base")
+    model = tiny_model("base")
     adapters = model.visual_adapters["frames"]
     perturb(adapters)
     images = torch.randn(8, 3, 64, 64)  # clip 0: images 0-3, clip 1: images 4-7
@@ -49,7 +49,7 @@ def test_temporal_adapters_mix_the_frames_of_a_clip_and_only_of_that_clip():
 
 
 def test_temporal_adapters_need_the_frames_per_clip_and_are_counted_apart():
-    model = tiny("star")
+    model = tiny_model("star")
     with pytest.raises(ValueError, match="frames per clip"):
         encode_image(model.clip, torch.randn(4, 3, 64, 64), model.visual_adapters["frames"])
     counts = model.count_parameters()

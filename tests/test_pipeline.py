@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import yaml
+from helpers import CLASSES, planned_jobs, snakemake, write_config
 from media import frame_folder, noise_clip, still_clip, truncated_copy
 
+from fineclipper import REPO_ROOT
 from fineclipper.backends import DESCRIBERS
 from fineclipper.datasets.demo import render_clip, write_video
 from fineclipper.shards import decode_sample, iter_raw
 
-REPO = Path(__file__).resolve().parent.parent
-CLASSES = ["neutral", "happiness", "surprise", "anger"]
+pytestmark = pytest.mark.e2e
 # source name -> (label, group, expected failure reason or None)
 CLIPS = {
     "carphone.mp4": ("neutral", "train", None),
@@ -35,28 +35,6 @@ CLIPS = {
     "noise.mp4": ("surprise", "train", "no face|face landmarks found in 0 of"),  # the detector or Face Mesh
     "short.mp4": ("happiness", "test", "too few frames"),
 }
-
-
-def snakemake(workdir: Path, *args: str, configs=("config.yaml",), check=True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", *[str(workdir / c) for c in configs], *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
-    if check and result.returncode:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    return result
-
-
-def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table (empty if nothing is to be done)."""
-    text = result.stdout + result.stderr
-    if "Nothing to be done" in text:
-        return {}
-    table = text.split("Job stats:", 1)[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
-
-
-def write_config(workdir: Path, name: str, **sections) -> None:
-    (workdir / name).write_text(yaml.safe_dump(sections))
 
 
 @pytest.fixture(scope="module")
@@ -214,13 +192,23 @@ def test_frames_settings_rerun_everything_downstream(run):
 
 
 def test_profiles_dry_run(run):
+    """Dry runs of a landmarks change: locally the workflow profile is picked up (its printshellcmds shows
+    each planned command, which no command-line option asked for); with the SLURM profile each chunk's
+    jobs are one preprocess group and every job gets the profile's default runtime of 60 minutes."""
     workdir, _ = run
     write_config(workdir, "masks.yaml", landmarks={"min_tracking_confidence": 0.6})
     configs = ("config.yaml", "masks.yaml")
+    chunks = len(shards_of(workdir))
     local = snakemake(workdir, "-n", "--cores", "2", "all", configs=configs)
-    assert "workflow specific profile" in local.stdout + local.stderr
-    slurm = snakemake(workdir, "-n", "--profile", str(REPO / "workflow/profiles/slurm"), "all", configs=configs)
-    assert planned_jobs(slurm)["landmarks"] == len(shards_of(workdir))
+    output = local.stdout + local.stderr
+    assert f"Using workflow specific profile {REPO_ROOT}" in output
+    assert len(re.findall(r"^Shell command: .* -m fineclipper\.stages\.landmarks ", output, re.M)) == chunks
+    slurm = snakemake(workdir, "-n", "--profile", str(REPO_ROOT / "workflow/profiles/slurm"), "all", configs=configs)
+    output = slurm.stdout + slurm.stderr
+    assert planned_jobs(slurm)["landmarks"] == chunks
+    assert len(re.findall(r"Group job preprocess ", output)) == chunks
+    runtimes = re.findall(r"^\s+resources: .*\bruntime=(\d+)", output, re.M)
+    assert runtimes and set(runtimes) == {"60"}
 
 
 def test_inspect_prints_and_draws(run, tmp_path):

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import snakemake
 
-REPO = Path(__file__).resolve().parent.parent
+from fineclipper import REPO_ROOT
+
 RUN = "results/demo/experiments/main/seed0"
 
 
@@ -30,16 +32,18 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.e2e
 def test_the_checkpoint_records_its_preprocessing(demo_run):
     state = torch.load(demo_run / RUN / "train/test/best.pt", weights_only=True)
     assert set(state["preprocessing"]) == {"frames", "landmarks", "masks", "describe", "stage_versions"}
     assert (state["preprocessing"]["frames"]["max_frames"] == 8
             and state["preprocessing"]["stage_versions"]["frames"] >= 2)
-    fc_tiny = json.loads((REPO / "resources/model_configs/FC-Tiny.json").read_text())  # recorded: not open_clip's
+    fc_tiny = json.loads((REPO_ROOT / "resources/model_configs/FC-Tiny.json").read_text())  # recorded: not open_clip's
     assert state["clip"] == {"model": "FC-Tiny", "pretrained": None, "architecture": fc_tiny}
     assert state["classes"][0] == "neutral"
 
 
+@pytest.mark.e2e
 def test_predict_on_the_test_videos_agrees_with_the_evaluation(demo_run, tmp_path):
     """Online preprocessing of the videos gives what evaluate gives on their shard: the same probabilities,
     hence the same accuracy."""
@@ -62,6 +66,7 @@ def test_predict_on_the_test_videos_agrees_with_the_evaluation(demo_run, tmp_pat
                    for line in result.stdout.splitlines())
 
 
+@pytest.mark.e2e
 def test_an_unusable_clip_is_a_row_with_its_reason(demo_run, tmp_path):
     """A clip that cannot be used is a row with its reason; one cut short is predicted from what is left, and
     its row says how much that is."""
@@ -91,6 +96,7 @@ def test_an_unusable_clip_is_a_row_with_its_reason(demo_run, tmp_path):
     assert result.returncode == 2 and result.stderr.strip().endswith("no such file")
 
 
+@pytest.mark.e2e
 def test_an_unlabelled_dataset_gets_predictions_through_snakemake(demo_run, tmp_path):
     """A table without a label column: shards without `cls`, one predictions file per chunk and one merged
     with every clip; training it is refused with a message."""
@@ -104,10 +110,7 @@ def test_an_unlabelled_dataset_gets_predictions_through_snakemake(demo_run, tmp_
               "frames": {"max_frames": 8}, "train": {"enabled": False},
               "predict": {"checkpoint": str(demo_run / RUN / "train/test/best.pt")}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(tmp_path / "config.yaml"), "--cores", "2"]
-    result = subprocess.run([*cmd, "predict"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    snakemake(tmp_path, "--cores", "2", "predict")
     assert sorted(p.name for p in (tmp_path / "results/unl/predict").glob("*.csv")) == [
         "a-0000.csv", "b-0000.csv", "predictions.csv"]
     rows = read_csv(tmp_path / "results/unl/predict/predictions.csv")
@@ -116,10 +119,11 @@ def test_an_unlabelled_dataset_gets_predictions_through_snakemake(demo_run, tmp_
     config["train"]["enabled"] = True
     config["frames"]["max_frames"] = 16
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    refused = subprocess.run([*cmd, "-n", "all"], capture_output=True, text=True)
+    refused = snakemake(tmp_path, "--cores", "2", "-n", "all", check=False)
     assert refused.returncode and "dataset unl has no labels" in refused.stdout + refused.stderr
 
 
+@pytest.mark.e2e
 def test_predict_scores_any_class_names_and_says_so(demo_run, tmp_path):
     """--classes: the clips scored against other names through the label-text templates; every row says
     the vocabulary is open, and the terminal names the classes the checkpoint was trained on."""
@@ -138,6 +142,7 @@ def test_predict_scores_any_class_names_and_says_so(demo_run, tmp_path):
         assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_a_clip_stored_sideways_gets_the_upright_prediction(demo_run, tmp_path):
     """A phone's clip: frames stored turned, a rotation tag saying how to show them."""
     from media import rotation_tagged, write_clip
@@ -156,6 +161,7 @@ def test_a_clip_stored_sideways_gets_the_upright_prediction(demo_run, tmp_path):
     assert max(abs(float(upright[c]) - float(sideways[c])) for c in classes) < 0.02, (upright, sideways)
 
 
+@pytest.mark.e2e
 def test_a_bad_checkpoint_or_option_is_one_line_before_any_clip(demo_run, tmp_path):
     video = str(demo_run / "results/demo/videos/anger_000.mp4")
     best = (demo_run / RUN / "train/test/best.pt").read_bytes()
@@ -179,6 +185,7 @@ def test_a_bad_checkpoint_or_option_is_one_line_before_any_clip(demo_run, tmp_pa
         assert not result.stdout and not (tmp_path / "sheets").exists()  # no clip was processed
 
 
+@pytest.mark.e2e
 def test_a_mixed_bag_gets_one_row_per_argument_and_skipped_file(demo_run, tmp_path):
     """What a user's folder holds: a sideways phone clip, an empty folder, a folder of two videos (one an
     MPEG-TS without a known extension) with a thumbnail and notes, names in other scripts, a frame folder:

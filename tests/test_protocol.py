@@ -4,14 +4,14 @@ stand alone, test groups, coverage of listed clips, classes matched by name."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import snakemake
 
+from fineclipper import REPO_ROOT
 from fineclipper.config import load_config
 from fineclipper.datasets import SHIPPED_ANNOTATIONS, AnnotationError, annotations_folder, plan_runs
 from fineclipper.datasets.captions import MAFW_CAPTION_LISTS, write_mafw_caption_list
@@ -20,8 +20,6 @@ from fineclipper.datasets.foldlists import SPECS, read_fold_lists
 from fineclipper.datasets.manifest import plan_chunks
 from fineclipper.train.metrics import MISSING, coverage_scores
 from fineclipper.workflow import plan_experiments
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("dataset", ["mafw", "ferv39k", "dfew"])
@@ -41,7 +39,7 @@ def test_every_shard_holds_the_class_mix_of_its_group(annotations, dataset):
 def test_the_fold_lists_ship_with_the_project(monkeypatch, tmp_path):
     assert annotations_folder(None) == SHIPPED_ANNOTATIONS and (SHIPPED_ANNOTATIONS / "LICENSE").is_file()
     monkeypatch.chdir(tmp_path)  # a working directory elsewhere: the configs' relative path still finds them
-    assert annotations_folder("resources/annotations/dfer-clip") == REPO / "resources/annotations/dfer-clip"
+    assert annotations_folder("resources/annotations/dfer-clip") == REPO_ROOT / "resources/annotations/dfer-clip"
     monkeypatch.setenv("FINECLIPER_ANNOTATIONS", str(tmp_path))
     assert annotations_folder("resources/annotations/dfer-clip") == tmp_path
 
@@ -49,7 +47,7 @@ def test_the_fold_lists_ship_with_the_project(monkeypatch, tmp_path):
 def configfiles(dataset: str, workdir: Path) -> list[Path]:
     """A dataset's config file; for MAFW with an overlay naming stand-in caption lists (MAFW's own come with
     the dataset), made from the shipped fold lists."""
-    files = [REPO / "config" / f"{dataset}.yaml"]
+    files = [REPO_ROOT / "config" / f"{dataset}.yaml"]
     if dataset == "mafw":
         rows, _ = read_fold_lists(SPECS["mafw"], SHIPPED_ANNOTATIONS, "/data")
         folder = workdir / "mafw-captions"
@@ -62,11 +60,7 @@ def configfiles(dataset: str, workdir: Path) -> list[Path]:
 
 def dry_run_commands(workdir: Path, configs: list[Path], *args: str) -> list[str]:
     """The shell commands a dry run of `all` plans for these config files."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", *map(str, configs), "-n", "-p", "--cores", "2", "all", *args]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout.splitlines()
+    return snakemake(workdir, "-n", "-p", "--cores", "2", "all", *args, configs=configs).stdout.splitlines()
 
 
 def dry_run_train_configs(workdir: Path, configs: list[Path], *args: str) -> list[dict]:
@@ -80,6 +74,7 @@ def canonical(train: dict) -> str:
                       sort_keys=True)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("dataset, folds", [("dfew", 5), ("ferv39k", 1), ("mafw", 5)])
 def test_dataset_runs_get_their_own_settings_not_the_demos(tmp_path, dataset, folds):
     """Every train job gets the schema's defaults plus the dataset's file plus its experiment, nothing of the demo."""
@@ -90,18 +85,23 @@ def test_dataset_runs_get_their_own_settings_not_the_demos(tmp_path, dataset, fo
     assert sorted(canonical(p) for p in passed) == sorted(canonical(e.train) for e in experiments for _ in range(folds))
     assert {e.name for e in experiments} >= {"base-b16", "star-b16", "plus-b16", "starplus-b16"}
     assert len({e.seed for e in experiments}) >= 3  # seeds: at least three by default
-    demo = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["train"]
+    demo = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())["train"]
     for p in passed:
         assert p["model"]["clip_model"].startswith("ViT-") and p["augment"] != demo["augment"]
         assert "visual_adapter_ratio" not in p["model"] and p["epochs"] == config["train"]["epochs"]
     assert config["frames"]["crop"] == "none" and config["frames"]["max_frames"] >= 16
 
 
+@pytest.mark.e2e
 def test_the_demo_runs_without_a_configfile(tmp_path):
-    (passed,) = dry_run_train_configs(tmp_path, [REPO / "config" / "config.yaml"])
+    """No --configfile: the one train job planned is the built-in demo's (config/config.yaml)."""
+    (passed,) = dry_run_train_configs(tmp_path, [])
+    (experiment,) = plan_experiments(load_config(REPO_ROOT / "config" / "config.yaml"))
+    assert canonical(passed) == canonical(experiment.train)
     assert passed["model"]["clip_model"] == "FC-Tiny" and passed["epochs"] == 40
 
 
+@pytest.mark.e2e
 def test_experiments_expand_and_a_subset_is_selected(tmp_path):
     configs = configfiles("mafw", tmp_path)
     passed = dry_run_train_configs(tmp_path, configs, "--config", 'select_experiments=["plus-b16"]')
@@ -169,6 +169,7 @@ def command_paths(command: str, flag: str) -> list[str]:
     return [p.strip("'") for p in command.split(f" {flag} ", 1)[1].split(" --", 1)[0].split()]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("dataset", sorted(TABLE3))
 def test_table3_plans_caption_pretraining_and_never_tests_a_pretrained_clip(tmp_path, dataset):
     """A dry run of the dataset's Table 3 experiments: caption pre-training (no label read) on each fold's

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import TINY
-from test_train import _jpeg, _png, unnormalise
+from helpers import TINY, jpeg, png, unnormalise
 
 from fineclipper.masks.labels import PALETTE
 from fineclipper.model import FineCLIPER, ModelConfig
@@ -68,7 +67,7 @@ def test_loader_draws_over_the_jittered_cropped_frames(face):
     frame, label_map, points = face
     n = 2
     landmarks = np.concatenate([points / 224, np.zeros((len(points), 1))], 1)[None].repeat(n, 0).astype(np.float32)
-    raw = make_sample("clip_1", [_jpeg(frame)] * n, [_png(label_map)] * n, landmarks, "still", 0, {"group": "train"})
+    raw = make_sample("clip_1", [jpeg(frame)] * n, [png(label_map)] * n, landmarks, "still", 0, {"group": "train"})
     transform = ClipTransform(64, n, True, ("frames", "parsing", "landmarks"), jitter=0.4)
     for seed in range(4):
         out = {k: unnormalise(v) for k, v in transform(raw, np.random.default_rng(seed)).items()

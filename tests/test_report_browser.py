@@ -25,6 +25,7 @@ PROBE = ("<script>window.addEventListener('load', () => { const images = [...doc
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (apt-get install chromium)")
+@pytest.mark.e2e
 def test_the_report_renders_in_a_browser(demo_run, tmp_path):
     page = (demo_run / "results/demo/report/report.html").read_text()
     probed = tmp_path / "probed.html"

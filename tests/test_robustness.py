@@ -15,44 +15,35 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from helpers import ONE_THREAD, TINY, free_port, jpeg, png, snakemake, snakemake_command
 
 from fineclipper.shards import iter_raw, make_sample, write_shard
 
-REPO = Path(__file__).resolve().parent.parent
 CLASSES = ["neutral", "happiness"]
-TINY = {"clip_model": "FC-Tiny", "pretrained": None, "num_frames": 4}
-
-
-def _jpeg(value: int) -> bytes:
-    import cv2
-
-    return cv2.imencode(".jpg", np.full((64, 64, 3), value, np.uint8))[1].tobytes()
 
 
 def synthetic_shard(path: Path, n: int, start: int = 0) -> str:
     """A shard of ``n`` tiny 6-frame clips, labels alternating."""
-    import cv2
-
-    png = cv2.imencode(".png", np.zeros((64, 64), np.uint8))[1].tobytes()
-    samples = [make_sample(f"c{start + i}", [_jpeg(10 * i + f) for f in range(6)], [png] * 6,
-                           np.full((6, 478, 3), 0.5, np.float32), "still", (start + i) % 2, {"group": "train"})
+    mask = png(np.zeros((64, 64), np.uint8))
+    samples = [make_sample(f"c{start + i}", [jpeg(np.full((64, 64, 3), 10 * i + f, np.uint8)) for f in range(6)],
+                           [mask] * 6, np.full((6, 478, 3), 0.5, np.float32), "still", (start + i) % 2,
+                           {"group": "train"})
                for i in range(n)]
     write_shard(path, samples)
     return str(path)
 
 
 def train(out: Path, shards: list[str], nproc: int | None = None, **config) -> subprocess.CompletedProcess:
-    from test_train import free_port
-
     args = ["-m", "fineclipper.train.main", "--shards", *shards, "--classes", json.dumps(CLASSES), "--out", str(out),
             "--config",
             json.dumps({"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 0, **config})]
     cmd = [sys.executable, *args] if nproc is None else [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(nproc),
         "--master_port", str(free_port()), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ONE_THREAD)
 
 
+@pytest.mark.e2e
 def test_a_truncated_shard_is_named_or_skipped(tmp_path):
     good = synthetic_shard(tmp_path / "train-0000.tar", 6)
     data = Path(synthetic_shard(tmp_path / "train-0001.tar", 6, start=6)).read_bytes()
@@ -67,6 +58,7 @@ def test_a_truncated_shard_is_named_or_skipped(tmp_path):
     assert json.loads((tmp_path / "skip/train_summary.json").read_text())["skipped_shards"] == [bad]
 
 
+@pytest.mark.e2e
 def test_an_undecodable_sample_names_its_shard_or_is_skipped(tmp_path):
     good = synthetic_shard(tmp_path / "train-0000.tar", 6)
     samples = list(iter_raw(synthetic_shard(tmp_path / "train-0001.tar", 2, start=6)))
@@ -85,6 +77,7 @@ def test_an_undecodable_sample_names_its_shard_or_is_skipped(tmp_path):
     assert record["batches_per_rank"] == [4]  # the skipped samples' places are taken: 8 clips, batches of 2
 
 
+@pytest.mark.e2e
 def test_ranks_with_very_unequal_shards_take_equal_steps(tmp_path):
     """Two processes, one shard of 1 clip and one of 20: every epoch both ranks take the same batches."""
     shards = [synthetic_shard(tmp_path / "train-0000.tar", 1), synthetic_shard(tmp_path / "train-0001.tar", 20, 1)]
@@ -93,12 +86,6 @@ def test_ranks_with_very_unequal_shards_take_equal_steps(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "run/metrics.jsonl").read_text().splitlines()]
     steps = -(-21 // (2 * 2))  # ceil(clips / (batch x ranks))
     assert [r["batches_per_rank"] for r in records] == [[steps, steps]] * 2
-
-
-def snakemake(workdir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, **kwargs)
 
 
 def demo_workdir(path: Path, **config) -> Path:
@@ -113,25 +100,34 @@ def shard_bytes(workdir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((workdir / "shards/demo").glob("*.tar"))}
 
 
+def running_landmarks_job(workdir: Path) -> bool:
+    """Whether a landmarks job of the demo has begun (its log is open) and not yet written its table."""
+    return any(not (workdir / "results/demo/landmarks" / f"{log.stem}.parquet").exists()
+               for log in (workdir / "logs/demo/landmarks").glob("*.log"))
+
+
+@pytest.mark.e2e
 def test_a_killed_run_reruns_to_the_same_shards(tmp_path):
-    """Snakemake and its jobs SIGKILLed while a stage writes its output; `snakemake --unlock` (no --cores),
-    then the same command: only complete outputs were kept, and the shards equal an unkilled run's."""
+    """Snakemake and its jobs SIGKILLed while a landmarks job runs (seen running, Snakemake still alive);
+    `snakemake --unlock` (no --cores), then the same command: only complete outputs were kept, and the
+    shards equal an unkilled run's."""
     reference = demo_workdir(tmp_path / "reference")
-    assert snakemake(reference, "--cores", "2", "shards").returncode == 0
+    snakemake(reference, "--cores", "2", "shards")
     killed = demo_workdir(tmp_path / "killed")
-    process = subprocess.Popen([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                                "--directory", str(killed), "--configfile", str(killed / "config.yaml"),
-                                "--cores", "2", "shards"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(snakemake_command(killed, "--cores", "2", "shards"), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
-    while not list((killed / "results/demo/landmarks").glob(".*.tmp-*")) and time.time() < deadline:
-        time.sleep(0.01)  # until a landmarks job is writing its output
-    os.killpg(process.pid, signal.SIGKILL)
+    running = False
+    while not running and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+        running = running_landmarks_job(killed)
+    alive = process.poll() is None
+    if alive:
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    unlock = snakemake(killed, "--unlock")
-    assert unlock.returncode == 0, unlock.stderr[-2000:]
-    rerun = snakemake(killed, "--cores", "2", "shards")
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert running and alive, "Snakemake ended (or timed out) before a landmarks job was seen running"
+    snakemake(killed, "--unlock")
+    snakemake(killed, "--cores", "2", "shards")
     assert shard_bytes(killed) == shard_bytes(reference) != {}
     assert not list(killed.rglob(".*.tmp-*"))  # no temporary left behind
 
@@ -144,21 +140,22 @@ def limited_file_size(limit: int):
     return apply
 
 
+@pytest.mark.e2e
 def test_a_full_disk_fails_clearly_and_leaves_no_partial_shard(tmp_path):
     workdir = demo_workdir(tmp_path / "run")
-    assert snakemake(workdir, "--cores", "2", "results/demo/landmarks/train-0000.parquet").returncode == 0
-    result = snakemake(workdir, "--cores", "1", "shards", preexec_fn=limited_file_size(60_000))
+    snakemake(workdir, "--cores", "2", "results/demo/landmarks/train-0000.parquet")
+    result = snakemake(workdir, "--cores", "1", "shards", check=False, preexec_fn=limited_file_size(60_000))
     assert result.returncode != 0
     logs = "\n".join(p.read_text() for p in (workdir / "logs/demo").rglob("*.log"))
     assert re.search(r"pack stage: error: \[Errno 27\] "
                      r"writing shards/demo/\S+\.tar: File too large", logs), logs[-2000:]
     assert not list(workdir.rglob(".*.tmp-*")) and not (workdir / "shards/demo/train-0000.tar").exists()
-    rerun = snakemake(workdir, "--cores", "2", "shards")
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    snakemake(workdir, "--cores", "2", "shards")
     assert shard_bytes(workdir)
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_a_long_and_a_large_clip_stay_within_the_rules_memory(tmp_path, astronaut):
     """A 900-frame clip and a 1920x1080 clip in one chunk: the frames job's peak RSS (Snakemake's benchmark)
     stays below the mem_mb its rule asks for."""
@@ -177,13 +174,14 @@ def test_a_long_and_a_large_clip_stay_within_the_rules_memory(tmp_path, astronau
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     dry = snakemake(tmp_path, "-n", "--cores", "1", "results/big/frames/train-0000.parquet")
     mem_mb = int(re.search(r"mem_mb=(\d+)", dry.stdout).group(1))
-    assert snakemake(tmp_path, "--cores", "1", "results/big/frames/train-0000.parquet").returncode == 0
+    snakemake(tmp_path, "--cores", "1", "results/big/frames/train-0000.parquet")
     bench = (tmp_path / "results/big/benchmarks/frames/train-0000.tsv").read_text().splitlines()
     max_rss = float(dict(zip(bench[0].split("\t"), bench[1].split("\t")))["max_rss"])
     print(f"frames job with a 900-frame and a 1920x1080 clip: peak RSS {max_rss:.0f} MB, rule asks {mem_mb} MB")
     assert max_rss < mem_mb
 
 
+@pytest.mark.e2e
 def test_a_wrong_root_stops_before_any_job(tmp_path):
     """A dataset.root that does not exist ends a real run in one ConfigError line naming it and a path looked
     for, before any job; a dry run (the tests, --dag) still plans the run."""
@@ -191,8 +189,8 @@ def test_a_wrong_root_stops_before_any_job(tmp_path):
     config = {"dataset": {"name": "elsewhere", "format": "table", "annotations": "clips.csv", "classes": CLASSES,
                           "root": str(tmp_path / "nowhere")}, "chunk_size": 2, "train": {"enabled": False}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    assert snakemake(tmp_path, "-n", "--cores", "1", "shards").returncode == 0
-    run = snakemake(tmp_path, "--cores", "1", "shards")
+    snakemake(tmp_path, "-n", "--cores", "1", "shards")
+    run = snakemake(tmp_path, "--cores", "1", "shards", check=False)
     assert run.returncode != 0
     expected = (f"dataset elsewhere: dataset.root {tmp_path / 'nowhere'} is not a folder (looked for e.g. "
                 f"{tmp_path / 'nowhere/clips'}/")

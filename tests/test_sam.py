@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +13,12 @@ import pyarrow as pa
 import pytest
 import torch
 import yaml
+from helpers import planned_jobs, snakemake
 
 from fineclipper.config import load_config
 from fineclipper.masks.labels import LABEL_INDEX, LABELS
 from fineclipper.masks.landmarks import LandmarkParser
 from fineclipper.masks.sam import PARTS, SamParser, build_sam, load_sam, part_prompts, sam_architecture
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def tiny_checkpoint(path: Path, iou: float, seed: int = 0) -> Path:
@@ -54,13 +51,15 @@ def face_clip(astronaut_face):
     return frames, points
 
 
-def test_released_architectures_are_segment_anythings():
+@pytest.mark.parametrize("name", ["vit_b", "vit_l", "vit_h"])
+def test_released_architectures_are_segment_anythings(name):
+    """Ours holds every tensor of segment_anything's own build, by name and shape, so its released checkpoint
+    loads (built on the meta device: nothing is allocated)."""
     from segment_anything import sam_model_registry
 
-    for name in ("vit_b",):
-        ours = sum(p.numel() for p in build_sam(sam_architecture(name)).parameters())
-        theirs = sum(p.numel() for p in sam_model_registry[name]().parameters())
-        assert ours == theirs
+    with torch.device("meta"):
+        ours, theirs = (model.state_dict() for model in (build_sam(sam_architecture(name)), sam_model_registry[name]()))
+    assert {k: v.shape for k, v in ours.items()} == {k: v.shape for k, v in theirs.items()}
 
 
 def test_broken_checkpoints_are_clear_errors(tmp_path):
@@ -217,21 +216,7 @@ def test_compiled_encoder_is_the_eager_encoder(face_clip, tmp_path):
     assert np.mean([(a == b).mean() for a, b in zip(maps, expected)]) > 0.999
 
 
-def snakemake(workdir: Path, *args: str) -> str:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout + result.stderr
-
-
-def jobs(output: str) -> dict[str, int]:
-    if "Nothing to be done" in output:
-        return {}
-    return {k: int(v) for k, v in re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:", 1)[1], re.M)
-            if k != "total"}
-
-
+@pytest.mark.e2e
 def test_demo_shards_carry_sam_masks(tmp_path):
     """Landmark polygons first; switching to SAM reruns masks and pack only, as GPU jobs, and the shards'
     maps then come from SAM (hair, which polygons never paint) with the counts in each sample's metadata."""
@@ -240,14 +225,14 @@ def test_demo_shards_carry_sam_masks(tmp_path):
     config = {"demo": {"classes": ["neutral", "happiness"], "clips_per_class": 2, "test_per_class": 1, "frames": 8,
                        "size": 160}, "chunk_size": 2, "frames": {"max_frames": 8}, "train": {"enabled": False}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    snakemake(tmp_path, "all")
+    snakemake(tmp_path, "--cores", "2", "all")
     config["masks"] = {"parser": "sam", "checkpoint": str(tiny_checkpoint(tmp_path / "sam.pt", iou=0.9)),
                        "model_type": "SAM-Tiny"}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    planned = snakemake(tmp_path, "all", "-n")
-    assert jobs(planned) == {"masks": 2, "pack": 2, "summary": 1, "all": 1}
-    assert re.search(r"rule masks:.*?resources:[^\n]*gpu=1", planned, re.S)
-    snakemake(tmp_path, "all")
+    planned = snakemake(tmp_path, "--cores", "2", "all", "-n")
+    assert planned_jobs(planned) == {"masks": 2, "pack": 2, "summary": 1, "all": 1}
+    assert re.search(r"rule masks:.*?resources:[^\n]*gpu=1", planned.stdout + planned.stderr, re.S)
+    snakemake(tmp_path, "--cores", "2", "all")
     for shard in sorted((tmp_path / "shards/demo").glob("*.tar")):
         for raw in iter_raw(shard):
             sample = decode_sample(raw)
@@ -255,5 +240,5 @@ def test_demo_shards_carry_sam_masks(tmp_path):
             assert values.max() < len(LABELS) and LABEL_INDEX["hair"] in values
             info = sample["meta"]["mask_info"]
             assert info["parts_from_sam"] == len(PARTS) * len(sample["masks"]) and info["parts_from_polygons"] == 0
-    assert jobs(snakemake(tmp_path, "all", "-n")) == {}
+    assert planned_jobs(snakemake(tmp_path, "--cores", "2", "all", "-n")) == {}
     json.loads((tmp_path / "results/demo/summary.json").read_text())

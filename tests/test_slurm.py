@@ -9,24 +9,26 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
+from helpers import snakemake
 
-REPO = Path(__file__).resolve().parent.parent
-PROFILE = REPO / "workflow" / "profiles" / "slurm"
-SLURM_SCRIPTS = REPO / "tests" / "slurm"
+from fineclipper import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+PROFILE = REPO_ROOT / "workflow" / "profiles" / "slurm"
+SLURM_SCRIPTS = REPO_ROOT / "tests" / "slurm"
 CHUNK_STAGES = ["describe", "describe_chunk", "frames", "landmarks", "masks", "pack"]
 RUN_TIMEOUT = 600  # seconds; without a working status command Snakemake would wait forever
 
 
 def write_demo_config(workdir: Path, **sections) -> Path:
     """The demo (config/config.yaml) at test size: 8 clips in 4 chunks of 2, one training epoch."""
-    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())
     cfg["demo"].update(clips_per_class=2, test_per_class=1, frames=8, size=160)
     cfg["chunk_size"] = 2
     cfg["train"]["epochs"] = 1
@@ -34,16 +36,6 @@ def write_demo_config(workdir: Path, **sections) -> Path:
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
-
-
-def snakemake(workdir: Path, *args: str, timeout: int | None = None) -> subprocess.CompletedProcess:
-    """Snakemake on the workflow in ``workdir`` with its config.yaml (wrapped in `timeout -k` if given)."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), *args]
-    if timeout:
-        cmd = ["timeout", "-k", "10", str(timeout), *cmd]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, env=env)
 
 
 def cluster_jobs(dry_run: str) -> list[tuple[str | None, list[dict]]]:
@@ -93,7 +85,7 @@ def test_profile_groups_each_chunk_and_sends_gpu_jobs_to_the_gpu_partition(tmp_p
     own. Every job asking for gpu=1 goes to the gpu partition, every other to cpu; training gets a day."""
     (tmp_path / "sam.pth").write_bytes(b"")
     write_demo_config(tmp_path, **backends)
-    dry = snakemake(tmp_path, "-n", "--profile", str(PROFILE), "all")
+    dry = snakemake(tmp_path, "-n", "--profile", str(PROFILE), "all", check=False)
     assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
     submissions = cluster_jobs(dry.stdout + dry.stderr)
     groups = [jobs for name, jobs in submissions if name]
@@ -155,7 +147,7 @@ def test_demo_runs_through_slurm_grouped_with_the_same_shards(slurm, tmp_path):
     for workdir in (cluster, local):
         workdir.mkdir()
         write_demo_config(workdir)
-    dry = snakemake(cluster, "-n", "--profile", str(PROFILE), "all")
+    dry = snakemake(cluster, "-n", "--profile", str(PROFILE), "all", check=False)
     assert dry.returncode == 0, dry.stderr[-3000:]
     planned = cluster_jobs(dry.stdout + dry.stderr)
     ungrouped = sum(len(jobs) for _, jobs in planned)
@@ -167,7 +159,7 @@ def test_demo_runs_through_slurm_grouped_with_the_same_shards(slurm, tmp_path):
         "--max-threads", cpus.strip(),  # demo_data and train ask for 8 threads, more than the node has
     ]
     began = time.monotonic()
-    run = snakemake(cluster, "--profile", str(PROFILE), "all", *test_speed, timeout=RUN_TIMEOUT)
+    run = snakemake(cluster, "--profile", str(PROFILE), "all", *test_speed, check=False, timeout=RUN_TIMEOUT)
     wall = time.monotonic() - began
     out = run.stdout + run.stderr
     assert run.returncode not in (124, 137), f"Snakemake did not finish in {RUN_TIMEOUT} s:\n{out[-4000:]}"
@@ -187,7 +179,7 @@ def test_demo_runs_through_slurm_grouped_with_the_same_shards(slurm, tmp_path):
         if kind == "rule_train":
             assert finished[slurm_id]["TimeLimit"] == "1440"
 
-    assert snakemake(local, "--cores", "2", "shards").returncode == 0
+    snakemake(local, "--cores", "2", "shards")
     shards = sorted(p.relative_to(cluster) for p in (cluster / "shards").rglob("*") if p.is_file())
     assert shards == sorted(p.relative_to(local) for p in (local / "shards").rglob("*") if p.is_file())
     differ = [str(p) for p in shards if (cluster / p).read_bytes() != (local / p).read_bytes()]

@@ -119,6 +119,7 @@ def build_chunk_in_subprocesses(chunk: Path, out: Path) -> Path:
     return out / "shard.tar"
 
 
+@pytest.mark.e2e
 def test_the_same_chunk_gives_the_same_shard(tmp_path, carphone, demo_cfg):
     """Demo clips written twice, each chunk built twice in separate processes: byte for byte the same."""
     from fineclipper.datasets.demo import write_demo

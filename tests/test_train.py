@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import TINY
+from helpers import CLASSES, ONE_THREAD, TINY, free_port, jpeg, planned_jobs, png, snakemake, unnormalise
 
 from fineclipper.masks.labels import LABEL_INDEX, PALETTE
 from fineclipper.model.config import RENDERS
@@ -27,25 +25,8 @@ from fineclipper.train.data import (
     make_loader,
     sample_keys,
     segment_indices,
-    to_device,
 )
 from fineclipper.train.metrics import scores
-
-REPO = Path(__file__).resolve().parent.parent
-CLASSES = ["neutral", "happiness", "surprise", "anger"]
-MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)  # FC-Tiny's, OpenAI's
-
-
-def _jpeg(image):
-    import cv2
-
-    return cv2.imencode(".jpg", image[..., ::-1])[1].tobytes()
-
-
-def _png(label_map):
-    import cv2
-
-    return cv2.imencode(".png", label_map)[1].tobytes()
 
 
 def synthetic_raw(n=4, size=64, at=(12, 20), corrupt=()):
@@ -55,14 +36,8 @@ def synthetic_raw(n=4, size=64, at=(12, 20), corrupt=()):
     x, y = at
     mask[y - 1:y + 2, x - 1:x + 2] = LABEL_INDEX["nose"]
     points = np.tile(np.array([[(x + 0.5) / size, (y + 0.5) / size, 0.0]], np.float32), (n, 478, 1)).reshape(n, 478, 3)
-    jpegs = [b"\xff\xd8 broken" if i in corrupt else _jpeg(frame) for i in range(n)]
-    return make_sample("clip_1", jpegs, [_png(mask)] * n, points, "The face is still.", 2, {"group": "train"})
-
-
-def unnormalise(t: torch.Tensor) -> np.ndarray:
-    """Back from the normalised float stream the model sees to 0..255 colours, as (T, H, W, 3)."""
-    normalised = to_device({"parsing": t[None]}, torch.device("cpu"), MEAN, STD)["parsing"][0]
-    return ((normalised.permute(0, 2, 3, 1).numpy() * STD + MEAN) * 255).round()
+    jpegs = [b"\xff\xd8 broken" if i in corrupt else jpeg(frame) for i in range(n)]
+    return make_sample("clip_1", jpegs, [png(mask)] * n, points, "The face is still.", 2, {"group": "train"})
 
 
 def test_segment_indices():
@@ -122,17 +97,25 @@ RUN = "results/demo/experiments/main/seed0"
 REPORT = "results/demo/report"
 
 
+@pytest.mark.e2e
 def test_workflow_trains_and_evaluates(demo_run):
+    """Two epochs of training; a test evaluation of every listed clip whose confusion matrix counts each of
+    them once, in its label's row; the report's mean is the run's figure. (Whether the demo learns is
+    test_demo_learns': two epochs of three batches here are too few for the loss to fall reliably.)"""
+    records = [json.loads(line) for line in (demo_run / RUN / "train/test/metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2] and all(np.isfinite(r["loss"]) for r in records), records
     metrics = json.loads((demo_run / RUN / "eval/test/metrics.json").read_text())
-    assert (metrics["listed"] == metrics["evaluated"] == 4
-            and set(metrics) >= {"uar", "war", "per_class_recall", "confusion"})
+    assert metrics["listed"] == metrics["evaluated"] == 4 and metrics["classes"] == CLASSES
+    confusion = np.array(metrics["confusion"])
+    assert confusion.shape == (4, 4) and confusion.sum() == metrics["listed"]
+    assert confusion.sum(1).tolist() == [metrics["support"][c] for c in CLASSES] == [1, 1, 1, 1]
+    assert np.trace(confusion) / confusion.sum() == pytest.approx(metrics["war"])
     assert (demo_run / RUN / "eval/test/confusion.png").stat().st_size > 1000
     summary = json.loads((demo_run / REPORT / "summary.json").read_text())
     assert summary["experiments"]["main"]["per_run"]["test"]["uar"]["mean"] == metrics["uar"]
-    lines = (demo_run / RUN / "train/test/metrics.jsonl").read_text().splitlines()
-    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
 
 
+@pytest.mark.e2e
 def test_the_report_holds_the_table_and_the_figures(demo_run):
     page = (demo_run / REPORT / "report.html").read_text()
     assert "Ours beside the paper" in page and "<b>main</b> (ours)" in page and "4/4 (100.0%)" in page
@@ -143,19 +126,12 @@ def test_the_report_holds_the_table_and_the_figures(demo_run):
         assert f"<h2>{heading}</h2>" in page
 
 
+@pytest.mark.e2e
 def test_checkpoints_hold_tunable_weights_only(demo_run):
     path = demo_run / RUN / "train/test/best.pt"
     state = torch.load(path, weights_only=True)
     assert state["classes"] == CLASSES and not any(k.startswith("clip.") for k in state["model"])
     assert path.stat().st_size < 5_000_000
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _train_command(out, shards, config, nproc=None) -> list[str]:
@@ -166,12 +142,9 @@ def _train_command(out, shards, config, nproc=None) -> list[str]:
         "--master_port", str(free_port()), *args]
 
 
-TRAIN_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
 def _train_cli(out, shards, config, nproc=None, timeout=600):
     return subprocess.run(_train_command(out, shards, config, nproc), capture_output=True, text=True, timeout=timeout,
-                          env=TRAIN_ENV)
+                          env=ONE_THREAD)
 
 
 def _records(path) -> list[dict]:
@@ -180,6 +153,7 @@ def _records(path) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if k != "clips_per_s"} for line in lines]
 
 
+@pytest.mark.e2e
 def test_a_killed_training_resumes_to_the_same_result(demo_run, tmp_path):
     """SIGKILL after the first epoch, run the same command again: the same epochs, losses and weights as a
     run never interrupted (same seed, CPU)."""
@@ -190,7 +164,7 @@ def test_a_killed_training_resumes_to_the_same_result(demo_run, tmp_path):
     config = {"model": TINY, "epochs": 3, "batch_size": 2, "workers": 0}
     assert _train_cli(tmp_path / "whole", shards, config).returncode == 0
     killed = tmp_path / "killed"
-    process = subprocess.Popen(_train_command(killed, shards, config), env=TRAIN_ENV, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(_train_command(killed, shards, config), env=ONE_THREAD, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     while not (killed / "metrics.jsonl").exists() and process.poll() is None:
         time.sleep(0.05)
@@ -205,6 +179,7 @@ def test_a_killed_training_resumes_to_the_same_result(demo_run, tmp_path):
     assert all(torch.equal(whole["model"][k], resumed["model"][k]) for k in whole["model"])
 
 
+@pytest.mark.e2e
 def test_resume_continues_where_it_stopped(demo_run, tmp_path):
     shards = [str(p) for p in sorted((demo_run / "shards/demo").glob("*.tar"))]
     config = {"model": TINY, "epochs": 1, "batch_size": 2, "workers": 0}
@@ -218,7 +193,42 @@ def test_resume_continues_where_it_stopped(demo_run, tmp_path):
     assert last["epoch"] == 2 and last["scheduler"]["last_epoch"] > first["scheduler"]["last_epoch"]
 
 
+#: One training epoch on two gloo processes through the trainer's own engine; each rank saves its trainable
+#: parameters (buffers such as BatchNorm's running statistics are rank 0's in a checkpoint, and may differ).
+DDP_EPOCH = """
+import json, sys, torch
+from fineclipper.config import load_config
+from fineclipper.train.checkpoint import build_model
+from fineclipper.train.data import epoch_batches, make_loader, sample_keys
+from fineclipper.train.distributed import cleanup, setup_distributed, wrap_ddp
+from fineclipper.train.engine import optimiser_and_schedule, train_one_epoch, transform_for
+shards, classes, config, out = sys.argv[1].split(","), json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+cfg = load_config(overrides={"train": config})["train"]
+rank, world, device = setup_distributed()
+torch.manual_seed(cfg["seed"])
+model = build_model(cfg["model"], classes, device)
+
+
+def trainable():
+    return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+torch.save(trainable(), f"{out}.initial.{rank}")
+steps = epoch_batches(sum(len(sample_keys(s)) for s in shards), world, cfg["batch_size"])
+loader = make_loader(shards, transform_for(model, True, None, cfg["augment"]), cfg["batch_size"], 0, train=True)
+optimizer, scheduler = optimiser_and_schedule(model, cfg, steps)
+record = train_one_epoch(model, wrap_ddp(model, world, device), loader, optimizer, scheduler, cfg, device, 0, steps,
+                         world, False)
+torch.save({"weights": trainable(), "record": record}, f"{out}.{rank}")
+cleanup()
+"""
+
+
+@pytest.mark.e2e
 def test_two_process_ddp_on_cpu(demo_run, tmp_path):
+    """The trainer on two processes; then one epoch of the engine on two processes, each rank reading its
+    own clips: both ranks start from the same weights, take the same steps and end with equal trainable
+    weights that differ from where they started (gradients were averaged, every step applied on both)."""
     shards = [str(p) for p in sorted((demo_run / "shards/demo").glob("*.tar"))]
     result = _train_cli(tmp_path, shards, {"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0}, nproc=2)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -227,15 +237,38 @@ def test_two_process_ddp_on_cpu(demo_run, tmp_path):
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(records) == 2 and all(len(set(r["batches_per_rank"])) == 1 for r in records)
 
+    (tmp_path / "ddp_epoch.py").write_text(DDP_EPOCH)
+    train_shards = [s for s in shards if "/train-" in s]
+    config = {"model": TINY, "epochs": 1, "batch_size": 2, "workers": 0, "lr": 0.01, "warmup_epochs": 0}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+           str(tmp_path / "ddp_epoch.py"), ",".join(train_shards), json.dumps(CLASSES), json.dumps(config),
+           str(tmp_path / "weights")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr[-3000:]
+    initial = [torch.load(tmp_path / f"weights.initial.{rank}", weights_only=True) for rank in (0, 1)]
+    trained = [torch.load(tmp_path / f"weights.{rank}", weights_only=True) for rank in (0, 1)]
+    assert trained[0]["record"]["batches_per_rank"] == trained[1]["record"]["batches_per_rank"] == [
+        epoch_batches(sum(len(sample_keys(s)) for s in train_shards), 2, 2)] * 2
+    assert all(torch.equal(initial[0][k], initial[1][k]) for k in initial[0])
+    assert all(torch.allclose(trained[0]["weights"][k], trained[1]["weights"][k], atol=1e-6) for k in initial[0])
+    assert any(not torch.equal(trained[0]["weights"][k], initial[0][k]) for k in initial[0])
 
-def test_equal_batches_on_every_rank(demo_run):
-    shards = sorted(str(p) for p in (demo_run / "shards/demo").glob("train-*.tar"))
-    transform = ClipTransform(32, 4, True, ("frames",))
-    clips = sum(len(sample_keys(s)) for s in shards)
-    for world in (2, 3, 5):  # ranks whose parts differ by a clip, and parts of a few clips
-        counts = {sum(1 for _ in make_loader(shards, transform, 2, 0, train=True, rank=r, world=world))
-                  for r in range(world)}
-        assert counts == {epoch_batches(clips, world, 2)}
+
+def test_equal_batches_on_every_rank(tmp_path):
+    """Shards of 1 and of 20 clips read by 2, 3 or 5 ranks: every rank takes the same number of batches,
+    each of them made of its own share of the clips (the loader's epoch length cannot pad a short rank by
+    repeating its clips): every clip is shown, fewer than 2 x ranks of them twice."""
+    shards = [_shard(tmp_path / "train-0000.tar", [_grey_clip("lone", 2, size=8)]),
+              _shard(tmp_path / "train-0001.tar", [_grey_clip(f"c{i:02d}", 2, size=8) for i in range(20)])]
+    transform = ClipTransform(8, 2, True, ("frames",), jitter=0.0)
+    clips = {k for s in shards for k in sample_keys(s)}
+    for world in (2, 3, 5):  # ranks whose shares differ by a clip, and shares of a few clips
+        shown = []
+        for rank in range(world):
+            batches = [b["key"] for b in make_loader(shards, transform, 2, 0, train=True, rank=rank, world=world)]
+            assert len(batches) == epoch_batches(len(clips), world, 2), (world, rank, batches)
+            shown += [k for batch in batches for k in batch]
+        assert set(shown) == clips and len(shown) - len(clips) < 2 * world, (world, shown)
 
 
 def test_epoch_shares_show_every_clip_once():
@@ -271,6 +304,7 @@ def _epoch_keys(shards, keys, workers, epoch, rank=None, world=None) -> list[lis
     return [batch["key"] for batch in loader]
 
 
+@pytest.mark.e2e
 def test_an_epoch_shows_every_training_clip_once(demo_run):
     """On the demo's shards (10% held out): one process, with and without workers, every training clip
     exactly once; two epochs, the same clips in another order; 2 ranks x 2 workers, equal batches and all
@@ -301,23 +335,17 @@ OTHER_CLIPS = [("anger", "anger", "test"), ("anger", "anger", "test"), ("happine
                (None, "sad", "test"), ("happiness", "happy", "train")]
 
 
-def snakemake_jobs(workdir, *configs, dry=True):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", *[str(workdir / c) for c in configs], "--cores", "2", "all", *(["-n"] if dry else [])]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout.split("Job stats:", 1)[1], re.M)) if dry else {}
-
-
-def test_cross_dataset_transfer_scores_another_datasets_own_test_clips(demo_run):
+@pytest.mark.e2e
+def test_cross_dataset_transfer_scores_another_datasets_own_test_clips(own_demo_run):
     """Trained on the demo's labels, evaluated on another dataset's test group with its label texts
     (cross-dataset transfer, not zero-shot): supports are that dataset's test counts, and its faceless test
-    clip is listed, explained and counted as wrong."""
+    clip is listed, explained and counted as wrong. On a copy of the demo run: its report changes."""
     from media import noise_clip
 
     from fineclipper.datasets.demo import render_clip, write_video
 
-    data = demo_run / "other"
+    workdir = own_demo_run
+    data = workdir / "other"
     data.mkdir()
     lines = ["path,label,group"]
     for i, (expression, label, group) in enumerate(OTHER_CLIPS):
@@ -327,19 +355,19 @@ def test_cross_dataset_transfer_scores_another_datasets_own_test_clips(demo_run)
         else:
             write_video(path, render_clip(expression, 50 + i, {"frames": 12, "size": 160, "fps": 25, "seed": 0}), 25)
         lines.append(f"other/clip{i}.mp4,{label},{group}")
-    (demo_run / "other.csv").write_text("\n".join(lines) + "\n")
-    (demo_run / "other.yaml").write_text(yaml.safe_dump({
+    (workdir / "other.csv").write_text("\n".join(lines) + "\n")
+    (workdir / "other.yaml").write_text(yaml.safe_dump({
         "dataset": {"name": "other", "format": "table", "annotations": "other.csv", "classes": OTHER_CLASSES},
         "chunk_size": 4, "frames": {"max_frames": 8}, "train": {"model": TINY}}))
-    cfg = yaml.safe_load((demo_run / "cfg.yaml").read_text())
+    cfg = yaml.safe_load((workdir / "cfg.yaml").read_text())
     cfg["train"]["cross_dataset"] = ["other.yaml"]
-    (demo_run / "transfer.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = snakemake_jobs(demo_run, "transfer.yaml")
-    assert "train" not in jobs and "evaluate" not in jobs and jobs["evaluate_other"] == "1"  # adds, never retrains
-    assert jobs["frames"] == "2"  # the other dataset's test chunks only: its train group is not built
-    snakemake_jobs(demo_run, "transfer.yaml", dry=False)
+    (workdir / "transfer.yaml").write_text(yaml.safe_dump(cfg))
+    jobs = planned_jobs(snakemake(workdir, "--cores", "2", "all", "-n", configs=("transfer.yaml",)))
+    assert "train" not in jobs and "evaluate" not in jobs and jobs["evaluate_other"] == 1  # adds, never retrains
+    assert jobs["frames"] == 2  # the other dataset's test chunks only: its train group is not built
+    snakemake(workdir, "--cores", "2", "all", configs=("transfer.yaml",))
 
-    metrics = json.loads((demo_run / RUN / "eval/test/cross_dataset_other/metrics.json").read_text())
+    metrics = json.loads((workdir / RUN / "eval/test/cross_dataset_other/metrics.json").read_text())
     tested = [label for _, label, group in OTHER_CLIPS if group == "test"]
     assert metrics["protocol"] == "cross-dataset transfer" and metrics["classes"] == OTHER_CLASSES
     assert metrics["support"] == {c: tested.count(c) for c in OTHER_CLASSES}  # "fear": 0, "sad": 2, ...
@@ -352,9 +380,9 @@ def test_cross_dataset_transfer_scores_another_datasets_own_test_clips(demo_run)
     assert metrics["war"] == pytest.approx(correct / 7)  # the missing clip counts as wrong
     assert metrics["per_class_recall"]["sad"] <= 0.5 and metrics["per_class_recall"]["fear"] is None
     assert set(metrics["seen_classes"]) == {"anger", "neutral", "happy"}  # happy is the demo's happiness
-    summary = json.loads((demo_run / REPORT / "summary.json").read_text())
+    summary = json.loads((workdir / REPORT / "summary.json").read_text())
     assert summary["cross_dataset"]["other"]["main"]["listed"] == 7 and summary["zero_shot"] == {}
-    report = (demo_run / REPORT / "report.html").read_text()
+    report = (workdir / REPORT / "report.html").read_text()
     table3 = report.split("Zero-shot (the paper's Table 3)", 1)[1].split("Cross-dataset transfer", 1)[0]
     assert "(ours)" not in table3 and "EmoCLIP" in table3  # transfer is never set beside Table 3
 
@@ -368,8 +396,8 @@ def _shard(path, samples):
 
 def _grey_clip(key, n, label=0, size=16):
     """A clip whose frame i is grey level 3 * i: a decoded frame tells which one it is."""
-    frames = [_jpeg(np.full((size, size, 3), 3 * i, np.uint8)) for i in range(n)]
-    masks = [_png(np.zeros((size, size), np.uint8))] * n
+    frames = [jpeg(np.full((size, size, 3), 3 * i, np.uint8)) for i in range(n)]
+    masks = [png(np.zeros((size, size), np.uint8))] * n
     return make_sample(key, frames, masks, np.zeros((n, 478, 3), np.float32), "still", label, {"group": "train"})
 
 
@@ -409,7 +437,7 @@ def test_flip_swaps_left_and_right_labels(render):
     size = 32
     mask = np.zeros((size, size), np.uint8)
     mask[10:14, 22:26] = LABEL_INDEX["left_eye"]
-    raw = make_sample("clip_1", [_jpeg(np.full((size, size, 3), 128, np.uint8))] * 2, [_png(mask)] * 2,
+    raw = make_sample("clip_1", [jpeg(np.full((size, size, 3), 128, np.uint8))] * 2, [png(mask)] * 2,
                       np.zeros((2, 478, 3), np.float32), "still", 0, {"group": "train"})
     transform = ClipTransform(size, 2, True, ("frames", "parsing"), scale=(1.0, 1.0), render=render)
     seen = set()

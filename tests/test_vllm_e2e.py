@@ -22,15 +22,16 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from test_pipeline import REPO, planned_jobs, snakemake, write_config
+from helpers import planned_jobs, snakemake, write_config
 
+from fineclipper import REPO_ROOT
 from fineclipper.describe.tiny_vlm import CPU_ENGINE, CPU_ENV
 from fineclipper.shards import decode_sample, iter_raw
 
 # Snakemake runs the jobs in the test's folder: a relative path is made absolute from where pytest started
 # (abspath, not resolve: a virtual environment's python is a symlink to the interpreter it was made from).
 PYTHON = os.path.abspath(os.environ["FINECLIPPER_VLLM_PYTHON"]) if os.environ.get("FINECLIPPER_VLLM_PYTHON") else None
-pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.skipif(
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.e2e, pytest.mark.skipif(
     not PYTHON, reason="set FINECLIPPER_VLLM_PYTHON to the interpreter of `bash workflow/envs/vllm-venv.sh --cpu`")]
 SAMPLING = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 24, "seed": 0}
 STATS = re.compile(r"vllm: (\d+) clips in ([\d.]+) s: (\d+) prompt tokens \(video included\), (\d+) generated, "
@@ -41,7 +42,7 @@ STATS = re.compile(r"vllm: (\d+) clips in ([\d.]+) s: (\d+) prompt tokens \(vide
 def tiny_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-qwen2.5-vl")
     subprocess.run([PYTHON, "-m", "fineclipper.describe.tiny_vlm", str(out)], check=True, capture_output=True,
-                   env={**os.environ, **CPU_ENV, "PYTHONPATH": str(REPO)})
+                   env={**os.environ, **CPU_ENV, "PYTHONPATH": str(REPO_ROOT)})
     return out
 
 
@@ -49,7 +50,7 @@ def test_describe_rule_runs_vllm_on_the_demos_chunks_in_one_job(tiny_model, tmp_
     for name, value in CPU_ENV.items():  # inherited by Snakemake and its jobs
         monkeypatch.setenv(name, value)
     prompt = tmp_path / "prompt.txt"
-    prompt.write_bytes((REPO / "resources/prompts/describe_movements.txt").read_bytes())
+    prompt.write_bytes((REPO_ROOT / "resources/prompts/describe_movements.txt").read_bytes())
     (tmp_path / "vllm-env").symlink_to(Path(PYTHON).parent.parent)  # describe.python relative to the run
     model = str(tiny_model)
     write_config(tmp_path, "config.yaml", dataset={"name": "demo", "format": "demo"}, chunk_size=8,
