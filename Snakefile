@@ -50,16 +50,18 @@ include: "rules/predict.smk"
 # Before the first job, not at parse time (a dry run, --dag and the tests plan configs whose data is
 # elsewhere): the sources of every dataset whose frames jobs are about to run must be there.
 onstart:
-    for _name in sorted({job.wildcards.dataset for job in workflow.dag.needrun_jobs() if job.rule.name == "frames"}):
+    for _name in sorted(
+        {job.wildcards.dataset for job in workflow.dag.needrun_jobs() if job.rule.name == "frames"}
+    ):
         check_sources(DATASETS[_name])
 
 
 rule all:
+    default_target: True
     input:
         shard_paths(PRIMARY),
         summary_path(PRIMARY.name),
         train_targets(),
-    default_target: True
 
 
 rule shards:

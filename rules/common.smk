@@ -22,8 +22,6 @@ for _plan in DATASETS.values():
     _plan.write_chunk_manifests()
 
 
-
-
 def stage_backend(stage, wildcards):
     """The registry entry (fineclipper/backends.py) of the backend a job's dataset uses for this stage."""
     return backend_of(stage, DATASETS[wildcards.dataset].config[stage])
@@ -151,8 +149,6 @@ RUN_DIR = f"{RESULTS}/experiments/{{experiment}}/seed{{seed}}"
 REPORT_DIR = f"{RESULTS}/report"
 
 
-
-
 def train_targets():
     if not PRIMARY.runs:
         return []
@@ -167,8 +163,9 @@ def train_params(wildcards):
     """What a training run depends on: its experiment's train section, not whether it runs or which other
     datasets it is scored on afterwards."""
     train = experiment(wildcards).train
-    return json.dumps({k: v for k, v in train.items() if k not in ("enabled", "zero_shot", "cross_dataset")},
-                      sort_keys=True)
+    return json.dumps(
+        {k: v for k, v in train.items() if k not in ("enabled", "zero_shot", "cross_dataset")}, sort_keys=True
+    )
 
 
 #: The preprocessing that builds the shards, recorded in every checkpoint (for `fineclipper predict`).
@@ -206,8 +203,12 @@ def run_outputs(name, tested_only=False):
 def other_dataset_outputs():
     """The metrics of every (experiment, seed, run) on each other dataset it is scored on:
     ``eval/<run>/zero_shot_<dataset>/`` (caption-pre-trained) or ``eval/<run>/cross_dataset_<dataset>/``."""
-    return [f"{RESULTS}/experiments/{e.path}/eval/{run}/{e.protocol}_{name}/metrics.json"
-            for e in PLAN.experiments for name in PLAN.other_names[e.name] for run in PRIMARY.runs]
+    return [
+        f"{RESULTS}/experiments/{e.path}/eval/{run}/{e.protocol}_{name}/metrics.json"
+        for e in PLAN.experiments
+        for name in PLAN.other_names[e.name]
+        for run in PRIMARY.runs
+    ]
 
 
 # ----- predictions (rules/predict.smk) -----
@@ -219,6 +220,8 @@ def predict_checkpoint(wildcards):
     """predict.checkpoint, which the predict target needs."""
     path = config["predict"]["checkpoint"]
     if not path:
-        raise ValueError("the predict target needs predict.checkpoint: a trained best.pt (--config "
-                         "'predict={\"checkpoint\": \"path/to/best.pt\"}')")
+        raise ValueError(
+            "the predict target needs predict.checkpoint: a trained best.pt (--config "
+            '\'predict={"checkpoint": "path/to/best.pt"}\')'
+        )
     return path

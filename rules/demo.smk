@@ -4,8 +4,6 @@
 rule demo_data:
     output:
         directory(f"{RESULTS_ROOT}/{{dataset}}/videos"),
-    params:
-        **stage_params("demo"),
     log:
         f"{LOGS_ROOT}/{{dataset}}/demo_data.log",
     benchmark:
@@ -13,6 +11,8 @@ rule demo_data:
     threads: 8  # capped at --cores locally
     resources:
         mem_mb=2000,
+    params:
+        **stage_params("demo"),
     shell:
         "{PYTHON} -m fineclipper.cli demo-data --out {output:q} --config {params.config:q}"
         " --workers {threads} --name {wildcards.dataset} > {log:q} 2>&1"

@@ -50,22 +50,22 @@ rule describe:
         backend_files=backend_files("describe"),
     output:
         batch=directory(paths.describe_batch(RESULTS_ROOT, "{dataset}", "{chunk}")),
-    params:
-        **stage_params("describe"),
-        tables=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".parquet"),
-        failures=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".failures.parquet"),
-    conda:
-        backend_conda("describe")
     log:
         stage_log("describe"),
     benchmark:
         stage_benchmark("describe")
     group:
         chunk_group("describe")
+    conda:
+        backend_conda("describe")
     threads: 1
     resources:
         mem_mb=stage_mem_mb("describe"),
         gpu=needs_gpu("describe"),
+    params:
+        **stage_params("describe"),
+        tables=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".parquet"),
+        failures=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".failures.parquet"),
     shell:
         "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunks:q} --frames {input.frames:q}"
         " --landmarks {input.landmarks:q} --output {params.tables} --failures {params.failures}"
@@ -77,14 +77,14 @@ rule describe_chunk:
         batch_folder,
     output:
         **stage_output("describe"),
+    group:
+        chunk_group("describe")
+    localrule: True
     params:
         # describe's settings and the job's chunks: a copy is redone whenever the folder it comes from is
         # another (a batch folder left from other settings is never taken for the current one)
         **stage_params("describe"),
         batch=lambda wildcards: describe_batches(wildcards.dataset)[batch_of(wildcards)],
-    group:
-        chunk_group("describe")
-    localrule: True
     shell:
         "cp {input:q}/{wildcards.chunk}.parquet {output.table:q}.tmp && mv {output.table:q}.tmp {output.table:q}"
         " && cp {input:q}/{wildcards.chunk}.failures.parquet {output.failures:q}.tmp"

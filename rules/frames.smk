@@ -7,8 +7,6 @@ rule frames:
         sources=source_inputs,
     output:
         **stage_output("frames"),
-    params:
-        **stage_params("frames"),
     log:
         stage_log("frames"),
     benchmark:
@@ -18,6 +16,8 @@ rule frames:
     threads: 1
     resources:
         mem_mb=stage_mem_mb("frames"),
+    params:
+        **stage_params("frames"),
     shell:
         "{PYTHON} -m fineclipper.stages.frames --chunk {input.chunk:q} --output {output.table:q}"
         " --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

@@ -6,8 +6,6 @@ rule landmarks:
         frames=rules.frames.output.table,
     output:
         **stage_output("landmarks"),
-    params:
-        **stage_params("landmarks"),
     log:
         stage_log("landmarks"),
     benchmark:
@@ -17,6 +15,8 @@ rule landmarks:
     threads: 1
     resources:
         mem_mb=stage_mem_mb("landmarks"),
+    params:
+        **stage_params("landmarks"),
     shell:
         "{PYTHON} -m fineclipper.stages.landmarks --frames {input.frames:q} --output {output.table:q}"
         " --failures {output.failures:q} --config {params.config:q} > {log:q} 2>&1"

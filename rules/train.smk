@@ -14,11 +14,6 @@ rule train:
         last=f"{RUN_DIR}/train/{{run}}/last.pt",
         summary=f"{RUN_DIR}/train/{{run}}/train_summary.json",
         metrics=f"{RUN_DIR}/train/{{run}}/metrics.jsonl",
-    params:
-        config=train_params,
-        classes=json.dumps(PRIMARY.classes),
-        preprocessing=PREPROCESSING,
-        out=lambda wildcards, output: os.path.dirname(output.best),
     log:
         f"{LOGS}/train/{{experiment}}/seed{{seed}}/{{run}}.log",
     benchmark:
@@ -27,6 +22,11 @@ rule train:
     resources:
         mem_mb=16000,
         gpu=1,
+    params:
+        config=train_params,
+        classes=json.dumps(PRIMARY.classes),
+        preprocessing=PREPROCESSING,
+        out=lambda wildcards, output: os.path.dirname(output.best),
     shell:
         "{PYTHON} -m fineclipper.train.main --shards {input.shards:q} --classes {params.classes:q}"
         " --out {params.out:q} --config {params.config:q} --preprocessing {params.preprocessing:q} > {log:q} 2>&1"
@@ -34,13 +34,11 @@ rule train:
 
 rule evaluate:
     input:
-        checkpoint=rules.train.output.best,
         **evaluation_inputs(lambda wildcards: (PRIMARY, PRIMARY.runs[wildcards.run])),
+        checkpoint=rules.train.output.best,
     output:
         metrics=f"{RUN_DIR}/eval/{{run}}/metrics.json",
         plot=f"{RUN_DIR}/eval/{{run}}/confusion.png",
-    params:
-        out=lambda wildcards, output: os.path.dirname(output.metrics),
     log:
         f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}.log",
     benchmark:
@@ -49,6 +47,8 @@ rule evaluate:
     resources:
         mem_mb=8000,
         gpu=1,
+    params:
+        out=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:
         "{PYTHON} -m fineclipper.train.evaluate --checkpoint {input.checkpoint:q} --shards {input.shards:q}"
         " --chunks {input.chunks:q} --failures {input.failures:q} --out {params.out:q} > {log:q} 2>&1"
@@ -56,14 +56,11 @@ rule evaluate:
 
 rule evaluate_other:
     input:
-        checkpoint=rules.train.output.best,
         **evaluation_inputs(lambda wildcards: (OTHERS[wildcards.target], OTHERS[wildcards.target].test_groups)),
+        checkpoint=rules.train.output.best,
     output:
         metrics=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/metrics.json",
         plot=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/confusion.png",
-    params:
-        classes=lambda wildcards: json.dumps(OTHERS[wildcards.target].classes),
-        out=lambda wildcards, output: os.path.dirname(output.metrics),
     log:
         f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}_{{protocol}}_{{target}}.log",
     benchmark:
@@ -72,6 +69,9 @@ rule evaluate_other:
     resources:
         mem_mb=8000,
         gpu=1,
+    params:
+        classes=lambda wildcards: json.dumps(OTHERS[wildcards.target].classes),
+        out=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:
         "{PYTHON} -m fineclipper.train.evaluate --checkpoint {input.checkpoint:q} --shards {input.shards:q}"
         " --chunks {input.chunks:q} --failures {input.failures:q} --classes {params.classes:q}"
@@ -88,11 +88,11 @@ rule report:
     output:
         html=f"{REPORT_DIR}/report.html",
         summary=f"{REPORT_DIR}/summary.json",
+    log:
+        f"{LOGS}/report.log",
     params:
         dataset=PRIMARY.name,
         paper=str(shipped_path("resources/paper_results.yaml")),
-    log:
-        f"{LOGS}/report.log",
     shell:
         "{PYTHON} -m fineclipper.train.report --dataset {params.dataset} --metrics {input.metrics:q}"
         " --curves {input.curves:q} --train-summaries {input.summaries:q} --other {input.other:q} --preprocessing {input.preprocessing:q}"
