@@ -185,7 +185,7 @@ def decode_sample(raw: dict, frames: list[int] | None = None) -> dict:
     landmarks = npy_load(raw["landmarks.npy"])
     out = {
         "key": raw["__key__"],
-        "frames": [cv2.cvtColor(image(raw[frame_key(i)], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for i in selected],
+        "frames": [image(raw[frame_key(i)], cv2.IMREAD_COLOR_RGB) for i in selected],
         "masks": [image(raw[mask_key(i)], cv2.IMREAD_UNCHANGED) for i in selected],
         "landmarks": landmarks[list(selected)],
         "description": raw[DESCRIPTION_FIELD].decode("utf-8"),

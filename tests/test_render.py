@@ -111,3 +111,29 @@ def test_contact_sheet_shows_what_the_encoders_see(face, tmp_path):
         streams = render_streams(render, frame[None], label_map[None], points[None])
         assert np.array_equal(frames, frame)
         assert np.array_equal(parsing, streams["parsing"][0]) and np.array_equal(drawing, streams["landmarks"][0])
+
+
+def test_fast_drawing_paths_give_the_same_pixels(face):
+    """The loader's quicker calls draw exactly what the plain ones draw: the palette looked up per pixel, the
+    contours one polylines call each, a JPEG decoded to BGR and converted."""
+    import cv2
+
+    from fineclipper.face import regions as R
+    from fineclipper.masks import colorize
+    from fineclipper.shards import decode_sample, make_sample
+
+    frame, label_map, points = face
+    assert np.array_equal(colorize(label_map), PALETTE[label_map])
+    expected = frame.copy()
+    pts = np.round(points * 16).astype(np.int32)
+    for contour, closed in ((R.FACE_OVAL, True), (R.LEFT_EYE, True), (R.RIGHT_EYE, True), (R.LEFT_BROW, True),
+                            (R.RIGHT_BROW, True), (R.UPPER_OUTER, False), (R.LOWER_OUTER, False),
+                            (R.UPPER_INNER, False), (R.LOWER_INNER, False)):
+        cv2.polylines(expected, [pts[list(contour)].reshape(-1, 1, 2)], closed, (255, 255, 255), 1, cv2.LINE_AA, 4)
+    x, y = np.round(points).astype(int).T
+    expected[y, x] = (0, 255, 0)
+    assert np.array_equal(render_landmarks(points, frame.shape[0], frame), expected)
+    data = jpeg(frame)
+    decoded = cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    sample = make_sample("k", [data], [png(label_map)], np.zeros((1, 478, 3), np.float32), "still", 0, {})
+    assert np.array_equal(decode_sample(sample)["frames"][0], decoded)

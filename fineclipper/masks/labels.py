@@ -20,7 +20,7 @@ def colorize(label_map: np.ndarray) -> np.ndarray:
     """RGB image of a label map (values outside the label set are black)."""
     import cv2
 
-    return cv2.LUT(cv2.merge([label_map, label_map, label_map]), _LUT)
+    return cv2.applyColorMap(label_map, _LUT)  # the table lookup into 3 channels, without merging 3 copies first
 
 
 #: Each label's label in the horizontally flipped image: left and right parts swap sides.

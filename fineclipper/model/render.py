@@ -12,9 +12,9 @@ from .config import RENDERS
 #: Weight of a part's palette colour where it is blended over the face frame (the frame keeps the rest).
 PARSING_ALPHA = 0.6
 
-_CONTOURS = ((R.FACE_OVAL, True), (R.LEFT_EYE, True), (R.RIGHT_EYE, True), (R.LEFT_BROW, True),
-             (R.RIGHT_BROW, True), (R.UPPER_OUTER, False), (R.LOWER_OUTER, False), (R.UPPER_INNER, False),
-             (R.LOWER_INNER, False))
+#: The landmark contours drawn, closed ones then open ones (each drawn in this order by one polylines call).
+_CLOSED_CONTOURS = tuple(np.array(c) for c in (R.FACE_OVAL, R.LEFT_EYE, R.RIGHT_EYE, R.LEFT_BROW, R.RIGHT_BROW))
+_OPEN_CONTOURS = tuple(np.array(c) for c in (R.UPPER_OUTER, R.LOWER_OUTER, R.UPPER_INNER, R.LOWER_INNER))
 
 
 def render_parsing(label_map: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
@@ -45,8 +45,8 @@ def render_landmarks(points: np.ndarray, size: int, frame: np.ndarray | None = N
     if np.isnan(xy).any():
         return canvas
     pts = np.round(xy * 16).astype(np.int32)
-    for indices, closed in _CONTOURS:
-        cv2.polylines(canvas, [pts[list(indices)].reshape(-1, 1, 2)], closed, (255, 255, 255), 1, cv2.LINE_AA, 4)
+    for contours, closed in ((_CLOSED_CONTOURS, True), (_OPEN_CONTOURS, False)):
+        cv2.polylines(canvas, [pts[c].reshape(-1, 1, 2) for c in contours], closed, (255, 255, 255), 1, cv2.LINE_AA, 4)
     x, y = np.round(xy).astype(int).T
     h, w = canvas.shape[:2]
     inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
