@@ -35,7 +35,7 @@ import gc
 import time
 
 import torch
-from hardware import add_peak_argument, count_flops, figures, peak_tflops, reset_memory
+from hardware import add_peak_argument, count_flops, figures, mfu, peak_tflops, reset_memory
 
 from fineclipper.model.clip import architecture_options
 from fineclipper.train.checkpoint import build_model
@@ -82,9 +82,9 @@ def step_flops(model, batch: dict) -> int:
 
 
 def measure(name: str, model_cfg: dict, pinned: bool, log_every: int, args, device: torch.device,
-            peak: float | None) -> float:
+            peak: float | None) -> tuple[float, float]:
     """Build the path's model, count its FLOPs, warm it up (compiling), time ``args.steps`` steps; print
-    its line and return its clips/s."""
+    its line and return its clips/s and FLOPs per clip."""
     model = build_model(model_cfg, DFEW, device)
     batch = host_batch(model, args.batch_size, args.frames, pinned)
     flops = step_flops(model, batch)
@@ -96,7 +96,7 @@ def measure(name: str, model_cfg: dict, pinned: bool, log_every: int, args, devi
     clips_per_s = args.batch_size * args.steps / timed_epoch(*epoch, [batch] * args.steps)
     print(f"{name:<9} train step {figures(flops / args.batch_size, clips_per_s, device, peak, 'clips')}   "
           f"(warm-up {warmup:.1f} s)", flush=True)
-    return clips_per_s
+    return clips_per_s, flops / args.batch_size
 
 
 def timed_epoch(model, ddp, optimizer, scheduler, train_cfg: dict, device: torch.device, batches: list) -> float:
@@ -158,7 +158,13 @@ def main() -> None:
         speeds[name] = measure(name, *paths[name], args, device, peak)
         release(device)
     if len(speeds) == 2:
-        print(f"optimised / eager: {speeds['optimised'] / speeds['eager']:.2f}x clips/s")
+        (fast, _), (slow, eager_flops) = speeds["optimised"], speeds["eager"]
+        print(f"optimised / eager: {fast / slow:.2f}x clips/s")
+        # the optimised path skips work (the last block's other tokens): its MFU on its own count undersells
+        # it; on the eager path's count it is the model's work per second, comparable with the eager line
+        utilisation = mfu(eager_flops, fast, peak)
+        print(f"optimised at the eager path's {eager_flops / 1e12:.4f} TFLOP/clip: MFU "
+              f"{'n/a' if utilisation is None else f'{100 * utilisation:.1f}%'}")
 
 
 if __name__ == "__main__":

@@ -17,14 +17,17 @@ from collections.abc import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-#: Dense bf16 peak in TFLOP/s by a substring of `torch.cuda.get_device_name()` (first match wins, so the
-#: longer names come first). Sources: NVIDIA's data sheets, the dense (not 2:4 sparse) tensor-core figures.
+#: Dense bf16 peak in TFLOP/s by a substring of `torch.cuda.get_device_name()` (first match wins, so a name
+#: that another contains comes after it: H100 NVL before H100, L40 before L4). Sources: NVIDIA's data sheets,
+#: the dense (not 2:4 sparse) tensor-core figures.
 PEAK_TFLOPS: dict[str, float] = {
     "H200": 989.0,
     "H100 PCIe": 756.0,
+    "H100 NVL": 835.0,
     "H100": 989.0,
     "A100": 312.0,
     "L40S": 362.0,
+    "L40": 181.0,
     "A10G": 70.0,
     "L4": 121.0,
     "RTX 4090": 165.0,
@@ -46,8 +49,12 @@ def peak_tflops(device: torch.device, override: float | None = None) -> float | 
         return override
     if device.type != "cuda":
         return None
-    name = torch.cuda.get_device_name(device)
-    return next((peak for key, peak in PEAK_TFLOPS.items() if key in name), None)
+    return peak_of(torch.cuda.get_device_name(device))
+
+
+def peak_of(device_name: str) -> float | None:
+    """The table's peak for a device name: the first key it contains (longer names are listed first)."""
+    return next((peak for key, peak in PEAK_TFLOPS.items() if key in device_name), None)
 
 
 def count_flops(call: Callable[[], object]) -> int:

@@ -117,7 +117,9 @@ def tar_members(path: str | Path) -> Iterator[tuple[str, bytes]]:
             if len(header) < TAR_BLOCK:
                 raise tarfile.ReadError("unexpected end of data")
             checksum = int(_tar_field(header, 148, 156).strip() or b"0", 8)
-            if checksum != sum(header[:148]) + 8 * 32 + sum(header[156:]):
+            unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
+            signed = unsigned - 256 * sum(b > 127 for b in header[:148] + header[156:])  # as some old tars sum
+            if checksum not in (unsigned, signed):
                 raise tarfile.ReadError("bad checksum")
             size = _tar_size(header)
             data = stream.read(size)
@@ -155,6 +157,8 @@ def iter_raw(path: str | Path) -> Iterator[dict]:
             if sample is not None:
                 yield sample
             sample = {"__key__": key, "__url__": str(path)}
+        if field.lower() in sample:
+            raise ValueError(f"{path}: sample {key} holds {field.lower()!r} twice (a shard holds each field once)")
         sample[field.lower()] = data
     if sample is not None:
         yield sample

@@ -51,6 +51,10 @@ def test_flops_are_counted_and_mfu_follows_from_them():
     cpu = torch.device("cpu")
     assert hardware.peak_tflops(cpu) is None and hardware.peak_tflops(cpu, 123.0) == 123.0
     assert "MFU 25.0%" in hardware.figures(1e12, 100, cpu, 400.0, "clips")
+    peaks = {"NVIDIA H100 80GB HBM3": 989.0, "NVIDIA H100 NVL": 835.0, "NVIDIA H100 PCIe": 756.0,
+             "NVIDIA L40": 181.0, "NVIDIA L40S": 362.0, "NVIDIA L4": 121.0, "NVIDIA H200": 989.0}
+    assert {name: hardware.peak_of(name) for name in peaks} == peaks
+    assert hardware.peak_of("Some Future GPU") is None
 
 
 @pytest.fixture(scope="module")

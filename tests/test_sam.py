@@ -205,6 +205,7 @@ def test_compiled_encoder_is_the_eager_encoder(face_clip, tmp_path):
     """masks.compile: the encoder compiled at a fixed batch shape (3 frames in batches of 2: the last one
     padded) gives the eager encoder's embeddings and the same label maps (CPU inductor, fp32)."""
     frames, points = face_clip
+    torch._dynamo.reset()
     checkpoint = tiny_checkpoint(tmp_path / "sam.pt", iou=0.9)
     eager = SamParser(masks_config(checkpoint, batch_size=2, compile=False))
     compiled = SamParser(masks_config(checkpoint, batch_size=2, compile=True))
@@ -214,6 +215,7 @@ def test_compiled_encoder_is_the_eager_encoder(face_clip, tmp_path):
     (maps, info), (expected, expected_info) = (p.parse(frames, points, (224, 224)) for p in (compiled, eager))
     assert info == expected_info
     assert np.mean([(a == b).mean() for a, b in zip(maps, expected)]) > 0.999
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0  # compiled, not a silent fall back to eager
 
 
 @pytest.mark.e2e

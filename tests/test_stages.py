@@ -277,3 +277,10 @@ def test_our_tar_reader_reads_what_webdataset_reads_and_names_a_broken_shard(tmp
     (tmp_path / "bad.tar").write_bytes(data[:10] + b"?" + data[11:])  # a byte of the first name changed
     with pytest.raises(tarfile.ReadError, match="bad checksum"):
         list(iter_raw(tmp_path / "bad.tar"))
+    twice = tmp_path / "twice.tar"  # one sample's field written twice: WebDataset refuses it too
+    with tarfile.open(shard) as source, tarfile.open(twice, "w") as target:
+        first = source.getmembers()[0]
+        for member in [first, *source.getmembers()]:
+            target.addfile(member, source.extractfile(member))
+    with pytest.raises(ValueError, match=f"sample short holds {first.name.split('.', 1)[1]!r} twice"):
+        list(iter_raw(twice))

@@ -155,9 +155,11 @@ def test_the_class_token_shortcut_leaves_an_averaging_tower_alone(no_fused_atten
 @pytest.mark.slow
 def test_compiled_blocks_keep_the_step():
     """torch.compile of the blocks, checkpointed ones (inside the compiled graph) and plain ones, on the CPU."""
+    torch._dynamo.reset()
     fast, eager = build("FC-Tiny", 4, compile=True, checkpointing=True, checkpoint_share=0.5), build("FC-Tiny", 4)
     batch = clips(eager)
     assert_same_step(fast, eager, batch, REORDERED)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0  # compiled, not a silent fall back to eager
     with torch.no_grad():  # evaluation runs through the compiled blocks too
         torch.testing.assert_close(fast.eval()(batch)["logits"], eager.eval()(batch)["logits"], **REORDERED)
 
@@ -216,3 +218,31 @@ def test_training_reads_the_losses_from_the_device_once_an_epoch(monkeypatch):
                                  {**cfg, "log_every": log_every}, torch.device("cpu"), 0, 4, 1, True)
         assert sorted(reads) == ["__float__", "__float__"] + ["item"] * bar_reads  # loss and ce, once each
         assert record["loss"] == pytest.approx(record["ce"]) and record["loss"] > 0
+
+
+def test_a_trained_model_is_loaded_for_inference_without_the_training_switches(tmp_path):
+    """A checkpoint trained with compile and checkpointing on: on a CPU it is loaded with neither (no gradients
+    to checkpoint; compiling would cost minutes before the first prediction), with its weights."""
+    from fineclipper.train.checkpoint import checkpoint_state, load_trained
+
+    model = build("FC-Tiny", 4, variant="base", compile=True, checkpointing=True)
+    torch.save(checkpoint_state(model, {"epochs": 1}, 0, {}), tmp_path / "best.pt")
+    loaded, state = load_trained(tmp_path / "best.pt", torch.device("cpu"))
+    assert state["model_config"]["compile"] and state["model_config"]["checkpointing"]
+    assert not loaded.cfg.compile and not loaded.cfg.checkpointing
+    for name, weights in model.tunable_state_dict().items():
+        assert torch.equal(loaded.tunable_state_dict()[name], weights)
+
+
+def test_the_normalisation_is_put_on_the_device_once():
+    """A tensor made from host values on a GPU is a synchronous copy: to_device makes mean and std once."""
+    from fineclipper.train.data import _normalisation, to_device
+
+    model = build("FC-Tiny", 4, variant="base")
+    batch = loader_batches(model, 1)[0]
+    first, second = (to_device(batch, torch.device("cpu"), model.image_mean, model.image_std) for _ in range(2))
+    torch.testing.assert_close(first["frames"], second["frames"], **EXACT)
+    made = _normalisation(tuple(model.image_mean), tuple(model.image_std), torch.device("cpu"))
+    assert made is _normalisation(tuple(model.image_mean), tuple(model.image_std), torch.device("cpu"))
+    mean, std = (torch.tensor(v).view(1, 1, 3, 1, 1) for v in (model.image_mean, model.image_std))
+    torch.testing.assert_close(first["frames"], (batch["frames"].float() / 255 - mean) / std)

@@ -54,8 +54,11 @@ def load_trained(path: str | Path, device) -> tuple[FineCLIPER, dict]:
         raise ValueError(f"checkpoint {path} is not a FineCLIPER checkpoint: it has no "
                          f"{', '.join(missing)} (its keys: {', '.join(map(str, list(state)[:10])) or 'none'})")
     use_recorded_architecture(state["model_config"]["clip_model"], state.get("clip", {}).get("architecture"), path)
-    # checkpoints from before model.render drew their streams on a black canvas
-    model = build_model({"render": "canvas", **state["model_config"]}, state["classes"], device)
+    # checkpoints from before model.render drew their streams on a black canvas; the training speed switches
+    # do not carry over: no gradients here (no checkpointing), and no compiling but on a GPU
+    settings = {"render": "canvas", **state["model_config"], "checkpointing": False}
+    settings["compile"] = settings.get("compile", False) and torch.device(device).type == "cuda"
+    model = build_model(settings, state["classes"], device)
     model.load_tunable_state_dict(state["model"])
     return model, state
 

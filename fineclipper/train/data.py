@@ -4,6 +4,7 @@ every rank."""
 
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import logging
@@ -151,11 +152,17 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 STREAM_KEYS = ("frames", "parsing", "landmarks")
 
 
+@functools.cache
+def _normalisation(mean: tuple, std: tuple, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``mean`` and ``std`` as (1, 1, 3, 1, 1) tensors on ``device``, made once: a tensor made from host values
+    on a GPU is a synchronous copy, which would make every step wait for the one before."""
+    return tuple(torch.tensor(v, device=device, dtype=torch.float32).view(1, 1, 3, 1, 1) for v in (mean, std))
+
+
 def to_device(batch: dict, device: torch.device, mean, std) -> dict:
     """Move a batch to ``device``; image streams become float tensors there, normalised with the CLIP
     model's own ``mean`` and ``std`` (its preprocessing config)."""
-    mean = torch.tensor(mean, device=device, dtype=torch.float32).view(1, 1, 3, 1, 1)
-    std = torch.tensor(std, device=device, dtype=torch.float32).view(1, 1, 3, 1, 1)
+    mean, std = _normalisation(tuple(mean), tuple(std), torch.device(device))
     out = {}
     for key, value in batch.items():
         if not isinstance(value, torch.Tensor):
