@@ -12,6 +12,12 @@ from fineclipper.workflow import check_sources
 
 min_version("9.0")
 
+# torch.compile's cache (masks.compile, train.model.compile) in the run's working directory: every masks and
+# train job is a new process, and on a cluster /tmp (torch's default) is node-local, so each job would compile
+# afresh. Local jobs inherit this environment, SLURM jobs too (the plugin submits with --export=ALL); a
+# TORCHINDUCTOR_CACHE_DIR set by the user is kept.
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.abspath(".snakemake/torchinductor"))
+
 
 # Without --configfile, the built-in demo. A dataset's config file is merged over the schema's defaults
 # alone, never over the demo's settings.

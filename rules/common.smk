@@ -52,9 +52,10 @@ def stage_mem_mb(stage):
 
 
 def chunk_group(*gpu_stages):
-    """The group of a chunk's CPU stages: on a cluster, Snakemake submits a chunk's connected jobs of one
-    group as one job (groups never span chunks, which share no job), so a chunk costs one submission, not
-    five; local runs ignore groups. None (a job of its own) when a stage of ``gpu_stages`` runs on a GPU
+    """The group of a chunk's CPU stages: on a cluster, Snakemake submits connected jobs of one group as one
+    job, so a chunk costs one submission, not five; local runs ignore groups. Chunks share no job but their
+    describe job: one covering several chunks (describe.chunks_per_job > 1) joins their groups, so those
+    chunks' stages are one cluster job, its runtime the sum of theirs. None (a job of its own) when a stage of ``gpu_stages`` runs on a GPU
     backend for the job's dataset: that job goes to a GPU partition alone, and pack, downstream of it,
     leaves the group too (a group may not be left and re-entered)."""
     return lambda wildcards: None if any(stage_backend(s, wildcards).gpu for s in gpu_stages) else "preprocess"

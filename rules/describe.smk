@@ -3,6 +3,10 @@
 # table per chunk into its batch folder; describe_chunk puts each chunk's table where pack reads it.
 import shlex
 
+#: SLURM minutes a describe job gets per chunk it covers (the profile's 60 per stage job): a vllm job of 8
+#: chunks gets 8 hours, not the profile's default hour, after which its whole batch folder would be lost.
+DESCRIBE_MINUTES_PER_CHUNK = 60
+
 
 def describe_batches(dataset):
     """The dataset's chunks in describe jobs of chunks_per_job (the backend's default when null), each job
@@ -62,6 +66,8 @@ rule describe:
     resources:
         mem_mb=stage_mem_mb("describe"),
         gpu=needs_gpu("describe"),
+        # local runs ignore it; the profile's set-resources (or --set-resources describe:runtime=M) replaces it
+        runtime=lambda wildcards: DESCRIBE_MINUTES_PER_CHUNK * len(batch_chunks(wildcards)),
     params:
         **stage_params("describe"),
         tables=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".parquet"),

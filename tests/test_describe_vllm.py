@@ -3,12 +3,14 @@ in; and how the describe stage batches: a failing batch bisected, several chunks
 
 import importlib.util
 import io
+import json
 import logging
 import os
 import re
 import sys
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from PIL import Image
 from test_pipeline import planned_jobs, snakemake, write_config
@@ -17,8 +19,9 @@ from fineclipper.config import load_config
 from fineclipper.describe import get_describer
 from fineclipper.describe.landmarks import LandmarkDescriber
 from fineclipper.describe.vllm import chosen_frames, prompt_file, video_input
+from fineclipper.io import npy_bytes, read_table, write_table
 from fineclipper.stages.common import backend_python
-from fineclipper.stages.describe import describe_all
+from fineclipper.stages.describe import ChunkPaths, DescriberDown, describe_all, run_chunks
 
 
 def _describe_config(**settings) -> dict:
@@ -101,6 +104,36 @@ def test_a_failing_batch_is_bisected_down_to_the_bad_clip(caplog):
     assert [f["id"] for f in failures] == ["clip5"] and failures[0]["reason"].startswith("IndexError")
     assert [clip["id"] for clip, _ in pairs] == [f"clip{i}" for i in range(8) if i != 5]
     assert [text for _, text in pairs] == [describer.describe([clip])[0] for clip, _ in pairs]
+
+
+def _write_chunk(folder, name: str, points: list[int]) -> ChunkPaths:
+    """A chunk's manifest, frames and landmarks tables as the earlier stages write them: one clip per entry of
+    ``points`` (its landmark count; the describer needs 478)."""
+    clips = [_clip(i, points=n) for i, n in enumerate(points)]
+    paths = ChunkPaths(*(str(folder / f"{name}.{kind}") for kind in
+                         ("json", "frames.parquet", "landmarks.parquet", "parquet", "failures.parquet")))
+    (folder / f"{name}.json").write_text(json.dumps({"chunk": name, "classes": ["happiness"], "rows": []}))
+    write_table(paths.frames, pa.Table.from_pylist([{k: c[k] for k in ("id", "fps", "indices", "jpegs")}
+                                                    for c in clips]))
+    write_table(paths.landmarks, pa.Table.from_pylist([{"id": c["id"], "landmarks": npy_bytes(c["landmarks"]),
+                                                        "detected": c["detected"]} for c in clips]))
+    return paths
+
+
+def test_a_chunk_whose_every_clip_fails_in_describing_fails_the_job(tmp_path):
+    """The landmark describer on three chunks: one clip of the first cannot be described (a failure row, the
+    job goes on); the second has no clip (all failed upstream: an empty table); every clip of the third
+    fails in describing, as when an engine dies: the job fails naming that chunk and the error, and writes
+    no table for it, so Snakemake reruns it instead of recording it as described."""
+    config = load_config()["describe"]
+    some, none, every = (_write_chunk(tmp_path, name, points) for name, points in
+                         (("some", [478, 5, 478]), ("none", []), ("every", [5, 5])))
+    with pytest.raises(DescriberDown, match=r"all 2 clips of chunk \S*every\.json failed .*IndexError"):
+        run_chunks([some, none, every], config, progress=False)
+    assert read_table(some.output).column("id").to_pylist() == ["clip0", "clip2"]
+    assert read_table(some.failures).column("id").to_pylist() == ["clip1"]
+    assert read_table(none.output).num_rows == 0 and read_table(none.failures).num_rows == 0
+    assert not os.path.exists(every.output) and not os.path.exists(every.failures)
 
 
 def test_a_describe_job_covers_chunks_per_job_chunks(tmp_path):

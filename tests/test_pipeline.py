@@ -194,7 +194,8 @@ def test_frames_settings_rerun_everything_downstream(run):
 def test_profiles_dry_run(run):
     """Dry runs of a landmarks change: locally the workflow profile is picked up (its printshellcmds shows
     each planned command, which no command-line option asked for); with the SLURM profile each chunk's
-    jobs are one preprocess group and every job gets the profile's default runtime of 60 minutes."""
+    jobs are one preprocess group and every job gets the profile's default runtime of 60 minutes (describe too: its
+    jobs cover one chunk here; tests/test_slurm.py checks N chunks get N times that)."""
     workdir, _ = run
     write_config(workdir, "masks.yaml", landmarks={"min_tracking_confidence": 0.6})
     configs = ("config.yaml", "masks.yaml")

@@ -102,6 +102,65 @@ def test_profile_groups_each_chunk_and_sends_gpu_jobs_to_the_gpu_partition(tmp_p
     assert train["resources"]["runtime"] >= 1440
 
 
+def chunk_of(job: dict) -> str:
+    """The chunk wildcard of a planned job."""
+    return re.search(r"chunk=([\w-]+)", job["wildcards"]).group(1)
+
+
+@pytest.mark.parametrize("describe, extra", [
+    ({"chunks_per_job": 2}, []),
+    ({"backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct", "chunks_per_job": 4}, []),
+    ({"backend": "vllm", "model": "Qwen/Qwen2.5-VL-7B-Instruct", "chunks_per_job": 4},
+     ["--set-resources", "describe:runtime=30"]),
+])
+def test_a_describe_job_of_n_chunks_gets_n_stage_runtimes(tmp_path, describe, extra):
+    """A describe job covering N chunks asks SLURM for N times a stage job's runtime (the profile's default),
+    unless --set-resources gives describe its own. On a CPU backend the group `preprocess` holds the chunks
+    of one describe job: one cluster job for those N chunks' stages, and no chunk in two groups."""
+    write_demo_config(tmp_path, describe=describe)
+    dry = snakemake(tmp_path, "-n", "--profile", str(PROFILE), "all", *extra, check=False)
+    assert dry.returncode == 0, dry.stdout[-3000:] + dry.stderr[-3000:]
+    submissions = cluster_jobs(dry.stdout + dry.stderr)
+    stage_minutes = yaml.safe_load((PROFILE / "config.yaml").read_text())["default-resources"]["runtime"]
+    size = describe["chunks_per_job"]
+    describe_jobs = [j for _, jobs in submissions for j in jobs if j["rule"] == "describe"]
+    assert len(describe_jobs) == 4 // size
+    expected = 30 if extra else size * stage_minutes
+    assert {j["resources"]["runtime"] for j in describe_jobs} == {expected}
+    groups = [jobs for name, jobs in submissions if name]
+    if describe.get("backend") == "vllm":
+        assert all(plugin_partition(j) == "gpu" for j in describe_jobs)
+        assert all("describe" not in {j["rule"] for j in jobs} for jobs in groups)
+        return
+    assert len(groups) == 4 // size
+    chunks = [{chunk_of(j) for j in jobs} for jobs in groups]
+    assert all(len(c) == size for c in chunks) and len(set().union(*chunks)) == 4
+    for jobs in groups:
+        assert sorted(j["rule"] for j in jobs) == sorted(size * CHUNK_STAGES[1:] + ["describe"])
+
+
+def test_jobs_share_the_compile_cache_in_the_working_directory(tmp_path, monkeypatch):
+    """A real job of the workflow (a probe rule added to our Snakefile, its shell printing the variable) sees
+    TORCHINDUCTOR_CACHE_DIR under the run's working directory, not node-local /tmp; one the user set is kept.
+    SLURM jobs get the same environment: the plugin submits with --export=ALL."""
+    from snakemake_executor_plugin_slurm import submit_string
+
+    write_demo_config(tmp_path)
+    (tmp_path / "Probe.smk").write_text(
+        f'include: "{REPO_ROOT / "Snakefile"}"\n\n'
+        'rule probe:\n    output:\n        "probe.txt",\n    shell:\n'
+        '        "printf %s \\"$TORCHINDUCTOR_CACHE_DIR\\" > {output}"\n')
+    for user_value, expected in ((None, tmp_path / ".snakemake" / "torchinductor"), ("/scratch/inductor", None)):
+        if user_value:
+            monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", user_value)
+        else:
+            monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+        (tmp_path / "probe.txt").unlink(missing_ok=True)
+        snakemake(tmp_path, "--snakefile", str(tmp_path / "Probe.smk"), "--cores", "1", "probe.txt")
+        assert (tmp_path / "probe.txt").read_text() == str(expected or user_value)
+    assert "--export=ALL" in Path(submit_string.__file__).read_text()
+
+
 # --- a real SLURM -----------------------------------------------------------------------------------------
 
 SLURM_COMMANDS = ["munged", "munge", "unmunge", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo"]

@@ -92,9 +92,19 @@ def load_chunk(describer, paths: ChunkPaths, progress: bool) -> tuple[list[dict]
                          lambda row: describer.prepare(describer_input(frames_of[row["id"]], row)), progress=progress)
 
 
+class DescriberDown(RuntimeError):
+    """Every clip of a chunk that was read failed in describing: the describer (e.g. its engine) is broken,
+    not the clips, so the job fails and Snakemake reruns it rather than record the chunk as described."""
+
+    def __init__(self, chunk: str, clips: int, reason: str):
+        super().__init__(f"describe: all {clips} clips of chunk {chunk} failed in describing (the first: "
+                         f"{reason}); no table is written, so the job fails and is rerun")
+
+
 def run_chunks(chunks: list[ChunkPaths], config: dict, progress: bool = True) -> None:
     """Describe several chunks with one describer (one model load), one batched call per chunk, writing each
-    chunk's table as soon as it is described; the next chunk is read and prepared in a thread meanwhile."""
+    chunk's table as soon as it is described; the next chunk is read and prepared in a thread meanwhile.
+    Raises :class:`DescriberDown` when no clip of a chunk that has readable clips gets a description."""
     describer = build_backend("describe", config)  # a missing model stops here, before any video
     with ThreadPoolExecutor(max_workers=1) as loader:
         loading = loader.submit(load_chunk, describer, chunks[0], progress)
@@ -103,6 +113,8 @@ def run_chunks(chunks: list[ChunkPaths], config: dict, progress: bool = True) ->
             if index + 1 < len(chunks):
                 loading = loader.submit(load_chunk, describer, chunks[index + 1], progress)
             pairs, batch_failed = describe_all(describer, clips)
+            if clips and not pairs:
+                raise DescriberDown(paths.chunk, len(clips), batch_failed[0]["reason"])
             rows = description_rows(describer, pairs, config, read_chunk(paths.chunk).get("classes", []))
             write_outputs(paths.output, paths.failures, rows, SCHEMA, failed + batch_failed)
             log.info("describe: chunk %d of %d written (%s)", index + 1, len(chunks), paths.output)
