@@ -182,15 +182,18 @@ def decode_sample(raw: dict, frames: list[int] | None = None) -> dict:
     """Decode a raw sample; ``frames`` selects which frames and masks to decode (default all)."""
     import cv2
 
-    def image(data: bytes, flags: int) -> np.ndarray:
-        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    def image(name: str, flags: int) -> np.ndarray:
+        decoded = cv2.imdecode(np.frombuffer(raw[name], np.uint8), flags)
+        if decoded is None:
+            raise ValueError(f"{name} is no decodable image")
+        return decoded
 
     selected = range(num_frames(raw)) if frames is None else frames
     landmarks = npy_load(raw["landmarks.npy"])
     out = {
         "key": raw["__key__"],
-        "frames": [image(raw[frame_key(i)], cv2.IMREAD_COLOR_RGB) for i in selected],
-        "masks": [image(raw[mask_key(i)], cv2.IMREAD_UNCHANGED) for i in selected],
+        "frames": [image(frame_key(i), cv2.IMREAD_COLOR_RGB) for i in selected],
+        "masks": [image(mask_key(i), cv2.IMREAD_UNCHANGED) for i in selected],
         "landmarks": landmarks[list(selected)],
         "description": raw[DESCRIPTION_FIELD].decode("utf-8"),
         "caption": raw[CAPTION_FIELD].decode("utf-8") if CAPTION_FIELD in raw else None,

@@ -80,9 +80,7 @@ def test_only_sampled_frames_are_decoded():
     raw = synthetic_raw(n=16, corrupt={1, 3})
     out = ClipTransform(32, 4, False, ("frames",))(raw, np.random.default_rng(0))  # middle frames 2, 6, 10, 14
     assert out["frames"].shape == (4, 3, 32, 32)
-    import cv2
-
-    with pytest.raises(cv2.error):  # sampling every frame reaches the broken ones
+    with pytest.raises(ValueError, match="^001.jpg is no decodable image$"):  # every frame: the broken ones too
         ClipTransform(32, 16, False, ("frames",))(raw, np.random.default_rng(0))
 
 
