@@ -18,15 +18,13 @@ from pathlib import Path
 
 import yaml
 
-from fineclipper import paths
+from fineclipper import REPO_ROOT, paths
 from fineclipper.datasets import SHIPPED_ANNOTATIONS
 from fineclipper.datasets.foldlists import SPECS, read_fold_lists
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 def snakemake(workdir: Path, *args: str) -> tuple[float, str]:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(workdir / "config.yaml"), "--cores", "32", *args]
     start = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True)

@@ -101,7 +101,9 @@ def flops_per_video(cfg: dict, clip: dict, generated: int) -> tuple[int, int]:
     from torch.utils.flop_counter import FlopCounterMode
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from fineclipper.device import best_device
+
+    device = best_device()
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     processor = AutoProcessor.from_pretrained(cfg["model"])
     with device:
@@ -185,7 +187,9 @@ def main() -> None:
         parser.error("one of --model, --arch or --smoke is required")
     import torch
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from fineclipper.device import best_device
+
+    device = best_device()
     device_name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     if device.type == "cpu":
         for name, value in CPU_ENV.items():

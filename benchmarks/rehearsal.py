@@ -25,11 +25,10 @@ from pathlib import Path
 
 import yaml
 
+from fineclipper import REPO_ROOT
 from fineclipper.datasets import SHIPPED_ANNOTATIONS
 from fineclipper.datasets.captions import MAFW_CAPTION_LISTS, write_mafw_caption_list
 from fineclipper.datasets.foldlists import SPECS, read_fold_lists
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def lists_folder(dest: Path, lines: int | None) -> Path:
@@ -78,7 +77,7 @@ def stand_in_captions(rows: list[dict], folder: Path) -> None:
 
 
 def snakemake(workdir: Path, config: Path, *args: str) -> tuple[float, str]:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(config), "--cores", "2", *args]
     start = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True)
@@ -95,7 +94,7 @@ def job_counts(output: str) -> dict[str, int]:
 def rehearse(dataset: str, workdir: Path, annotations: Path, clips_per_group: int) -> None:
     clips, frames, seconds = stand_in_frames(dataset, annotations, workdir / "data" / dataset)
     print(f"\n[{dataset}] {clips} stand-in clips, {frames} frames (hard links) made in {seconds:.1f} s")
-    config = yaml.safe_load((REPO / "config" / f"{dataset}.yaml").read_text())
+    config = yaml.safe_load((REPO_ROOT / "config" / f"{dataset}.yaml").read_text())
     config["dataset"].update(root=str(workdir / "data" / dataset), annotations=str(annotations))
     plan_file = workdir / f"{dataset}-plan.yaml"
     plan_file.write_text(yaml.safe_dump(config))

@@ -1,8 +1,10 @@
-"""Where a run writes: the per-chunk stages' names and every path pattern of the preprocessing, defined once.
+"""Where a run writes: the per-chunk stages' names, every path pattern of the preprocessing and the names of
+the files a training run and an evaluation write into their folders, each defined once.
 
 The rules, the chunk plan (:mod:`fineclipper.workflow`), the stages and the benchmarks all take their paths
 from here. Each function joins an output root (config ``results`` or ``shards``), a dataset and a chunk; a
-rule passes Snakemake wildcards (``"{dataset}"``, ``"{chunk}"``) and gets its pattern.
+rule passes Snakemake wildcards (``"{dataset}"``, ``"{chunk}"``) and gets its pattern. The folders of
+training, evaluation, the report and predictions, and the logs, are the rules' (``rules/common.smk``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ def describe_batch(results: str, dataset: str, first_chunk: str) -> str:
     return f"{results}/{dataset}/describe/batches/{first_chunk}"
 
 
+def describe_batch_table(results: str, dataset: str, first_chunk: str, chunk: str) -> str:
+    """A chunk's describe table in the batch folder of the job that covers it (its failures table beside it)."""
+    return f"{describe_batch(results, dataset, first_chunk)}/{chunk}.parquet"
+
+
 def shard(shards: str, dataset: str, chunk: str) -> str:
     """A chunk's WebDataset shard."""
     return f"{shards}/{dataset}/{chunk}.tar"
@@ -44,3 +51,14 @@ def failures_beside(path: str) -> str:
 def summary(results: str, dataset: str) -> str:
     """A dataset's end-of-preprocessing summary."""
     return f"{results}/{dataset}/summary.json"
+
+
+#: What a training run writes into its folder (fineclipper.train.main): the checkpoint of its best epoch, that of
+#: its last epoch (to resume from), its summary and its per-epoch records.
+BEST_CHECKPOINT = "best.pt"
+LAST_CHECKPOINT = "last.pt"
+TRAIN_SUMMARY = "train_summary.json"
+TRAIN_CURVES = "metrics.jsonl"
+#: What an evaluation writes into its folder (fineclipper.train.evaluate): the figures and the confusion matrix.
+EVAL_METRICS = "metrics.json"
+CONFUSION_PLOT = "confusion.png"

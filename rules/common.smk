@@ -84,7 +84,7 @@ def backend_conda(stage):
     return env
 
 
-#: A job's chunk manifest (fineclipper/paths.py names every path of a run).
+#: A job's chunk manifest (fineclipper/paths.py holds the preprocessing's path patterns).
 CHUNK_MANIFEST = paths.chunk_manifest(RESULTS_ROOT, "{dataset}", "{chunk}")
 
 
@@ -194,18 +194,20 @@ def evaluation_inputs(tested):
     return {kind: inputs(kind) for kind in ("shards", "chunks", "failures")}
 
 
-def run_outputs(name, tested_only=False):
-    """One output of every (experiment, seed, run), e.g. "eval/{run}/metrics.json"; ``tested_only``: of the
-    runs that test a group of the dataset (an unlabelled dataset's pre-training run tests none)."""
+def run_outputs(pattern, tested_only=False):
+    """A train or evaluate output (e.g. ``rules.evaluate.output.metrics``) of every (experiment, seed, run);
+    ``tested_only``: of the runs that test a group of the dataset (an unlabelled dataset's pre-training run
+    tests none)."""
     runs = [run for run, groups in PRIMARY.runs.items() if groups or not tested_only]
-    return [f"{RESULTS}/experiments/{e.path}/{name.format(run=run)}" for e in PLAN.experiments for run in runs]
+    return [pattern.format(experiment=e.name, seed=e.seed, run=run) for e in PLAN.experiments for run in runs]
 
 
-def other_dataset_outputs():
-    """The metrics of every (experiment, seed, run) on each other dataset it is scored on:
-    ``eval/<run>/zero_shot_<dataset>/`` (caption-pre-trained) or ``eval/<run>/cross_dataset_<dataset>/``."""
+def other_dataset_outputs(pattern):
+    """An evaluate_other output (``rules.evaluate_other.output.metrics``) of every (experiment, seed, run) on
+    each other dataset it is scored on: ``eval/<run>/zero_shot_<dataset>/`` (caption-pre-trained) or
+    ``eval/<run>/cross_dataset_<dataset>/``."""
     return [
-        f"{RESULTS}/experiments/{e.path}/eval/{run}/{e.protocol}_{name}/metrics.json"
+        pattern.format(experiment=e.name, seed=e.seed, run=run, protocol=e.protocol, target=name)
         for e in PLAN.experiments
         for name in PLAN.other_names[e.name]
         for run in PRIMARY.runs

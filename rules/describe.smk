@@ -39,9 +39,23 @@ def batch_tables(stage):
     ]
 
 
-def batch_outputs(folder, chunks, suffix):
-    """The describe job's per-chunk output paths in its batch folder, quoted for the shell."""
-    return " ".join(shlex.quote(f"{folder}/{chunk}{suffix}") for chunk in chunks)
+def batch_table(wildcards):
+    """A chunk's table in the batch folder of the describe job that covers it."""
+    return paths.describe_batch_table(RESULTS_ROOT, wildcards.dataset, batch_of(wildcards), wildcards.chunk)
+
+
+def batch_outputs(failures):
+    """The describe job's per-chunk tables (``failures``: the failures tables beside them) in its batch folder,
+    quoted for the shell."""
+
+    def outputs(wildcards):
+        tables = [
+            paths.describe_batch_table(RESULTS_ROOT, wildcards.dataset, wildcards.chunk, chunk)
+            for chunk in batch_chunks(wildcards)
+        ]
+        return " ".join(shlex.quote(paths.failures_beside(t) if failures else t) for t in tables)
+
+    return outputs
 
 
 rule describe:
@@ -70,8 +84,8 @@ rule describe:
         runtime=lambda wildcards: DESCRIBE_MINUTES_PER_CHUNK * len(batch_chunks(wildcards)),
     params:
         **stage_params("describe"),
-        tables=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".parquet"),
-        failures=lambda wildcards, output: batch_outputs(output.batch, batch_chunks(wildcards), ".failures.parquet"),
+        tables=batch_outputs(failures=False),
+        failures=batch_outputs(failures=True),
     shell:
         "{PYTHON} -m fineclipper.stages.describe --chunk {input.chunks:q} --frames {input.frames:q}"
         " --landmarks {input.landmarks:q} --output {params.tables} --failures {params.failures}"
@@ -91,7 +105,9 @@ rule describe_chunk:
         # another (a batch folder left from other settings is never taken for the current one)
         **stage_params("describe"),
         batch=lambda wildcards: describe_batches(wildcards.dataset)[batch_of(wildcards)],
+        table=batch_table,
+        failures=lambda wildcards: paths.failures_beside(batch_table(wildcards)),
     shell:
-        "cp {input:q}/{wildcards.chunk}.parquet {output.table:q}.tmp && mv {output.table:q}.tmp {output.table:q}"
-        " && cp {input:q}/{wildcards.chunk}.failures.parquet {output.failures:q}.tmp"
+        "cp {params.table:q} {output.table:q}.tmp && mv {output.table:q}.tmp {output.table:q}"
+        " && cp {params.failures:q} {output.failures:q}.tmp"
         " && mv {output.failures:q}.tmp {output.failures:q}"

@@ -23,7 +23,7 @@ rule predict_chunk:
 
 rule merge_predictions:
     input:
-        [f"{RESULTS}/predict/{chunk}.csv" for chunk in PRIMARY.chunks],
+        expand(rules.predict_chunk.output, chunk=PRIMARY.chunks),
     output:
         PREDICTIONS,
     log:

@@ -10,10 +10,10 @@ rule train:
     input:
         shards=lambda wildcards: shard_paths(PRIMARY, run_chunks(wildcards.run, tested=False)),
     output:
-        best=f"{RUN_DIR}/train/{{run}}/best.pt",
-        last=f"{RUN_DIR}/train/{{run}}/last.pt",
-        summary=f"{RUN_DIR}/train/{{run}}/train_summary.json",
-        metrics=f"{RUN_DIR}/train/{{run}}/metrics.jsonl",
+        best=f"{RUN_DIR}/train/{{run}}/{paths.BEST_CHECKPOINT}",
+        last=f"{RUN_DIR}/train/{{run}}/{paths.LAST_CHECKPOINT}",
+        summary=f"{RUN_DIR}/train/{{run}}/{paths.TRAIN_SUMMARY}",
+        metrics=f"{RUN_DIR}/train/{{run}}/{paths.TRAIN_CURVES}",
     log:
         f"{LOGS}/train/{{experiment}}/seed{{seed}}/{{run}}.log",
     benchmark:
@@ -37,8 +37,8 @@ rule evaluate:
         **evaluation_inputs(lambda wildcards: (PRIMARY, PRIMARY.runs[wildcards.run])),
         checkpoint=rules.train.output.best,
     output:
-        metrics=f"{RUN_DIR}/eval/{{run}}/metrics.json",
-        plot=f"{RUN_DIR}/eval/{{run}}/confusion.png",
+        metrics=f"{RUN_DIR}/eval/{{run}}/{paths.EVAL_METRICS}",
+        plot=f"{RUN_DIR}/eval/{{run}}/{paths.CONFUSION_PLOT}",
     log:
         f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}.log",
     benchmark:
@@ -59,8 +59,8 @@ rule evaluate_other:
         **evaluation_inputs(lambda wildcards: (OTHERS[wildcards.target], OTHERS[wildcards.target].test_groups)),
         checkpoint=rules.train.output.best,
     output:
-        metrics=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/metrics.json",
-        plot=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/confusion.png",
+        metrics=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/{paths.EVAL_METRICS}",
+        plot=f"{RUN_DIR}/eval/{{run}}/{{protocol}}_{{target}}/{paths.CONFUSION_PLOT}",
     log:
         f"{LOGS}/evaluate/{{experiment}}/seed{{seed}}/{{run}}_{{protocol}}_{{target}}.log",
     benchmark:
@@ -80,10 +80,10 @@ rule evaluate_other:
 
 rule report:
     input:
-        metrics=run_outputs("eval/{run}/metrics.json", tested_only=True),
-        curves=run_outputs("train/{run}/metrics.jsonl"),
-        summaries=run_outputs("train/{run}/train_summary.json"),
-        other=other_dataset_outputs(),
+        metrics=run_outputs(rules.evaluate.output.metrics, tested_only=True),
+        curves=run_outputs(rules.train.output.metrics),
+        summaries=run_outputs(rules.train.output.summary),
+        other=other_dataset_outputs(rules.evaluate_other.output.metrics),
         preprocessing=summary_path(PRIMARY.name),
     output:
         html=f"{REPORT_DIR}/report.html",

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from media import frame_folder
@@ -183,6 +184,31 @@ def test_failure_reasons_count_by_kind():
     assert reason_kind("face landmarks found in 0 of 8 frames (min_detection_rate 0.5)", "/x") \
         == "face landmarks found in N of N frames"
     assert reason_kind("too few frames: 2 < min_frames 4", "/x") == "too few frames"
+
+
+def test_too_many_failures_name_the_folder_of_the_failures_tables(tmp_path, capsys):
+    """The warning points at the failures tables the summary read (beside the shards), not at the summary's
+    folder, which holds none."""
+    from fineclipper.chunks import FAILURE_SCHEMA
+    from fineclipper.io import write_table
+    from fineclipper.paths import chunk_manifest, failures_beside, shard, summary
+    from fineclipper.shards import write_shard
+    from fineclipper.stages.summary import run
+
+    results, shards = str(tmp_path / "results"), str(tmp_path / "shards")
+    manifest, shard_path = Path(chunk_manifest(results, "mini", "test-0000")), shard(shards, "mini", "test-0000")
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"chunk": "test-0000", "rows": [
+        {"id": "a", "source": "/data/a.mp4", "label": 0, "label_name": "neutral", "group": "test", "dataset": "mini",
+         "num_frames": -1}]}))
+    write_shard(shard_path, [])
+    write_table(failures_beside(shard_path), pa.Table.from_pylist(
+        [{"id": "a", "stage": "frames", "reason": "cannot decode /data/a.mp4"}], schema=FAILURE_SCHEMA))
+    run([str(manifest)], [shard_path], [failures_beside(shard_path)], summary(results, "mini"),
+        {"max_failed_fraction": 0.5})
+    warning = capsys.readouterr().err.splitlines()[-1]
+    assert warning.endswith(f"see {shards}/mini/*.failures.parquet")
+    assert list((tmp_path / "shards/mini").glob("*.failures.parquet")) == [Path(failures_beside(shard_path))]
 
 
 def documented_shard_schema() -> tuple[dict[str, str], list[str]]:

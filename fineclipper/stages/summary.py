@@ -84,8 +84,9 @@ def run(chunks: list[str], shards: list[str], failures: list[str], output: str, 
                      "declares (frames_declared, frames_decoded in their json)")
     print("\n".join(lines), file=sys.stderr)
     limit = config.get("max_failed_fraction", 1.0)
+    tables = ", ".join(f"{folder}/*.failures.parquet" for folder in sorted({str(Path(f).parent) for f in failures}))
     message = (f"{summary['failed_fraction']:.1%} of videos failed, more than max_failed_fraction {limit:.1%}; "
-               f"see {Path(output).parent}/*.failures.parquet")
+               f"see {tables}")
     if summary["failed_fraction"] > limit and config.get("strict"):
         sys.exit(f"failures.strict: {message}")
     write_json(output, summary)

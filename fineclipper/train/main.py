@@ -19,6 +19,7 @@ import torch
 from ..config import load_config
 from ..errors import json_argument, run_command
 from ..io import write_json
+from ..paths import BEST_CHECKPOINT, LAST_CHECKPOINT, TRAIN_CURVES, TRAIN_SUMMARY
 from ..shards import CAPTION_FIELD, stage_versions
 from .checkpoint import build_model, checkpoint_state, load_checkpoint, save_checkpoint
 from .data import epoch_batches, expand_shards, is_validation, make_loader, shard_group
@@ -107,7 +108,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
     ddp = wrap_ddp(model, world, device)
     optimizer, scheduler = optimiser_and_schedule(model, cfg, steps)
     start_epoch, best = 0, {"key": None, "epoch": -1, "record": {}}
-    last = out / "last.pt"
+    last = out / LAST_CHECKPOINT
     if last.exists():
         state = load_checkpoint(last, device)
         model.load_tunable_state_dict(state["model"])
@@ -151,10 +152,10 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
             if key is None or best["key"] is None or key > best["key"]:
                 best = {"key": key, "epoch": epoch,
                         "record": {k: v for k, v in record.items() if k.startswith("val_")}}
-                save_checkpoint(out / "best.pt", state)
+                save_checkpoint(out / BEST_CHECKPOINT, state)
             save_checkpoint(last, {**state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                    "best": best})
-            with open(out / "metrics.jsonl", "a") as f:
+            with open(out / TRAIN_CURVES, "a") as f:
                 f.write(json.dumps(record) + "\n")
             print(json.dumps(record), file=sys.stderr)
         barrier(world)
@@ -164,7 +165,7 @@ def train(shards: list[str], classes: list[str], test_groups: list[str], out: st
                "skipped_shards": skipped,
                "parameters": model.count_parameters()}
     if rank == 0:
-        write_json(out / "train_summary.json", summary)
+        write_json(out / TRAIN_SUMMARY, summary)
     cleanup()
     return summary
 
