@@ -80,8 +80,8 @@ def shards(tmp_path_factory):
 
 
 def dag_figures(output: str) -> None:
-    """A stand-in folder per FERV39K clip listed; its chunks at the default 250 clips; five jobs per chunk
-    (four stages and pack) and the summary and `all`."""
+    """A stand-in folder per FERV39K clip listed; its chunks at the default 250 clips; six jobs per chunk
+    (four stages, describe's table put in place, pack) and the summary and `all`."""
     from fineclipper.datasets import SHIPPED_ANNOTATIONS
     from fineclipper.datasets.foldlists import SPECS, read_fold_lists
     from fineclipper.datasets.manifest import plan_chunks
@@ -89,7 +89,7 @@ def dag_figures(output: str) -> None:
     rows, _ = read_fold_lists(SPECS["ferv39k"], SHIPPED_ANNOTATIONS, "/data")
     folders = int(re.search(r"^(\d+) stand-in frame folders", output, re.M).group(1))
     chunks, jobs = map(int, re.search(r"dry run of the whole DAG \((\d+) chunks, (\d+) jobs\)", output).groups())
-    assert folders == len(rows) and chunks == len(plan_chunks(rows, 250)) and jobs == 5 * chunks + 2
+    assert folders == len(rows) and chunks == len(plan_chunks(rows, 250)) and jobs == 6 * chunks + 2
 
 
 def loader_figures(output: str) -> None:
