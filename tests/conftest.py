@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 from helpers import TINY, snakemake, write_config
@@ -87,3 +88,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("slurm"):
             item.add_marker(skip)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Tell the helpers which test runs and whether it is marked e2e, before its fixtures (demo_run's Snakemake
+    included) are set up: helpers.require_e2e fails a test without the marker that starts Snakemake."""
+    helpers.running_test.update(name=item.nodeid, e2e=item.get_closest_marker("e2e") is not None)

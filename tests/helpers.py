@@ -1,5 +1,6 @@
-"""What the test modules share: the one Snakemake runner and its job-count reader, the tiny model, free
-ports, image encoding. Test modules import from here (and from media.py), never from each other."""
+"""What the test modules share: the one Snakemake runner and its job-count reader, every stage in-process on
+a chunk, the tiny model, free ports, image encoding. Test modules import from here (and from media.py), never
+from each other (tests/test_structure.py checks)."""
 
 from __future__ import annotations
 
@@ -25,10 +26,23 @@ MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.2757
 #: Environment for subprocesses that train: one thread each, so that two ranks share 2 cores fairly.
 ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
 
+#: The test now running and whether it carries @pytest.mark.e2e, set by tests/conftest.py before each test's
+#: fixtures are set up.
+running_test = {"name": None, "e2e": False}
+
+
+def require_e2e(what: str) -> None:
+    """Fail the running test unless it is marked @pytest.mark.e2e: it ``what`` (starts Snakemake, training or
+    the stages in subprocesses), which the quick loop (`pytest -m "not e2e"`) must not do."""
+    if not running_test["e2e"]:
+        raise AssertionError(f"{running_test['name']} {what}: mark it @pytest.mark.e2e, or the quick loop "
+                             f"(-m 'not e2e') runs it")
+
 
 def snakemake_command(workdir: Path, *args: str, configs=("config.yaml",)) -> list[str]:
     """The command line of Snakemake on this repository's Snakefile in ``workdir``, with ``configs`` (paths
-    relative to ``workdir``, or absolute; none: the Snakefile's own config/config.yaml)."""
+    relative to ``workdir``, or absolute; none: the Snakefile's own config/config.yaml). Only in an e2e test."""
+    require_e2e("starts Snakemake")
     configfiles = ["--configfile", *(str(workdir / c) for c in configs)] if configs else []
     return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO_ROOT / "Snakefile"), "--directory",
             str(workdir), *configfiles, *args]
@@ -66,8 +80,34 @@ def write_config(workdir: Path, name: str, **sections) -> Path:
     return path
 
 
+def run_stages(chunk: Path, out: Path, **sections) -> tuple[dict, dict]:
+    """Every stage in-process on the chunk with these config sections, writing into ``out``; returns the packed
+    samples and the failures, each by clip id."""
+    import pyarrow.parquet as pq
+
+    from fineclipper.config import load_config
+    from fineclipper.paths import STAGES
+    from fineclipper.shards import decode_sample, iter_raw
+    from fineclipper.stages import describe, frames, landmarks, masks
+    from fineclipper.stages.pack import pack_chunk
+
+    cfg = load_config(overrides={**sections, "train": {"enabled": False}})
+    paths = {s: (str(out / f"{s}.parquet"), str(out / f"{s}.failures.parquet")) for s in STAGES}
+    frames.run(str(chunk), *paths["frames"], cfg["frames"], progress=False)
+    landmarks.run(paths["frames"][0], *paths["landmarks"], cfg["landmarks"], progress=False)
+    masks.run(paths["frames"][0], paths["landmarks"][0], *paths["masks"], cfg["masks"], progress=False)
+    describe.run(str(chunk), paths["frames"][0], paths["landmarks"][0], *paths["describe"], cfg["describe"],
+                 progress=False)
+    pack_chunk(str(chunk), {s: p[0] for s, p in paths.items()}, {s: p[1] for s, p in paths.items()},
+               str(out / "shard.tar"), str(out / "failures.parquet"))
+    samples = {raw["__key__"]: decode_sample(raw) for raw in iter_raw(out / "shard.tar")}
+    failures = {f["id"]: f for f in pq.read_table(out / "failures.parquet").to_pylist()}
+    return samples, failures
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on now, for a torch.distributed rendezvous."""
+    """A TCP port nothing listens on now, for a torch.distributed rendezvous of processes (an e2e test's)."""
+    require_e2e("starts distributed processes")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

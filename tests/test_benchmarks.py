@@ -14,7 +14,7 @@ import torch
 from fineclipper import REPO_ROOT as REPO
 
 #: script -> (tiny arguments, a line its output must hold); {shards} is filled in by the test.
-TINY = {
+TINY_ARGUMENTS = {
     "preprocess.py": (["--demo-clips", "1", "--frames", "8", "--repeats", "1"], "landmark stage frames/s"),
     "dag.py": ([], "no-op rerun with every output up to date"),
     "loader.py": (["--shards", "{shards}", "--repeats", "1"], "ratio ours / folder-style"),
@@ -34,7 +34,7 @@ SHARED = {"hardware.py"}
 
 
 def test_every_benchmark_has_a_tiny_setting():
-    assert sorted(p.name for p in (REPO / "benchmarks").glob("*.py") if p.name not in SHARED) == sorted(TINY)
+    assert sorted(p.name for p in (REPO / "benchmarks").glob("*.py") if p.name not in SHARED) == sorted(TINY_ARGUMENTS)
 
 
 def test_flops_are_counted_and_mfu_follows_from_them():
@@ -130,11 +130,11 @@ FIGURES = {"dag.py": dag_figures, "loader.py": loader_figures, "params.py": para
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.parametrize("script", sorted(TINY))
+@pytest.mark.parametrize("script", sorted(TINY_ARGUMENTS))
 def test_benchmark_runs(script, shards):
     if script in NEEDS and importlib.util.find_spec(NEEDS[script]) is None:
         pytest.skip(f"{script} needs {NEEDS[script]}, which this environment does not have")
-    args, expected = TINY[script]
+    args, expected = TINY_ARGUMENTS[script]
     cmd = [sys.executable, str(REPO / "benchmarks" / script), *(a.format(shards=shards) for a in args)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]

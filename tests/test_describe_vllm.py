@@ -2,7 +2,6 @@
 in; and how the describe stage batches: a failing batch bisected, several chunks per job."""
 
 import importlib.util
-import io
 import json
 import logging
 import os
@@ -12,8 +11,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 import pytest
-from PIL import Image
-from test_pipeline import planned_jobs, snakemake, write_config
+from helpers import jpeg, planned_jobs, snakemake, write_config
 
 from fineclipper.config import load_config
 from fineclipper.describe import get_describer
@@ -26,12 +24,6 @@ from fineclipper.stages.describe import ChunkPaths, DescriberDown, describe_all,
 
 def _describe_config(**settings) -> dict:
     return load_config(overrides={"describe": {"backend": "vllm", **settings}})["describe"]
-
-
-def _jpeg(width: int, height: int, shade: int) -> bytes:
-    data = io.BytesIO()
-    Image.fromarray(np.full((height, width, 3), shade, np.uint8)).save(data, "JPEG")
-    return data.getvalue()
 
 
 def test_model_is_required():
@@ -62,7 +54,8 @@ def test_frames_spread_over_the_clip():
 
 
 def test_video_input_shrinks_frames_and_keeps_their_timing():
-    clip = {"jpegs": [_jpeg(320, 240, 10 * i) for i in range(12)], "fps": 30.0, "indices": list(range(0, 48, 4))}
+    clip = {"jpegs": [jpeg(np.full((240, 320, 3), 10 * i, np.uint8)) for i in range(12)], "fps": 30.0,
+            "indices": list(range(0, 48, 4))}
     frames, meta = video_input(clip, frames=4, max_pixels=224 * 224, fallback_fps=25.0)
     assert frames.dtype == np.uint8 and frames.shape[0] == 4 and frames.shape[1] * frames.shape[2] <= 224 * 224
     assert abs(frames.shape[2] / frames.shape[1] - 320 / 240) < 0.02
@@ -136,6 +129,7 @@ def test_a_chunk_whose_every_clip_fails_in_describing_fails_the_job(tmp_path):
     assert not os.path.exists(every.output) and not os.path.exists(every.failures)
 
 
+@pytest.mark.e2e
 def test_a_describe_job_covers_chunks_per_job_chunks(tmp_path):
     """Planned: the demo's 5 chunks in describe jobs of 2 (3 jobs, one model load each), one table per chunk
     copied where pack reads it; the vllm backend's default covers all 5 in one job."""

@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pytest
+from helpers import run_stages
 from media import frame_folder, rotation_tagged, write_clip
 
 from fineclipper.video import EXIF_ORIENTATION_TAG, EXIF_ORIENTATIONS, read_clip
@@ -107,8 +108,6 @@ def test_the_frames_stage_records_the_turn(tmp_path, upright_frames):
 
 def test_the_turn_reaches_the_shard(tmp_path, upright_frames):
     import json
-
-    from test_stages import run_stages
 
     source = rotation_tagged(tmp_path / "tagged.mp4", upright_frames, 270)
     chunk = tmp_path / "test-0000.json"

@@ -19,6 +19,7 @@ from media import frame_folder, noise_clip, still_clip, truncated_copy
 from fineclipper import REPO_ROOT
 from fineclipper.backends import DESCRIBERS
 from fineclipper.datasets.demo import render_clip, write_video
+from fineclipper.paths import STAGES
 from fineclipper.shards import decode_sample, iter_raw
 
 pytestmark = pytest.mark.e2e
@@ -108,7 +109,6 @@ def test_samples_hold_every_stream(run):
     assert "mouth opens" in surprise["description"]
 
 
-STAGES = ("frames", "landmarks", "masks", "describe")
 LOG_COUNTS = re.compile(r"INFO (\w+): (\d+) ok, (\d+) failed$", re.M)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from helpers import ONE_THREAD, TINY, free_port, jpeg, png, snakemake, snakemake_command
+from helpers import ONE_THREAD, TINY, free_port, jpeg, png, require_e2e, snakemake, snakemake_command
 
 from fineclipper.shards import iter_raw, make_sample, write_shard
 
@@ -34,6 +34,7 @@ def synthetic_shard(path: Path, n: int, start: int = 0) -> str:
 
 
 def train(out: Path, shards: list[str], nproc: int | None = None, **config) -> subprocess.CompletedProcess:
+    require_e2e("starts training in a subprocess")
     args = ["-m", "fineclipper.train.main", "--shards", *shards, "--classes", json.dumps(CLASSES), "--out", str(out),
             "--config",
             json.dumps({"model": TINY, "epochs": 2, "batch_size": 2, "workers": 0, "val_percent": 0, **config})]
@@ -88,10 +89,13 @@ def test_ranks_with_very_unequal_shards_take_equal_steps(tmp_path):
     assert [r["batches_per_rank"] for r in records] == [[steps, steps]] * 2
 
 
+#: The demo of these tests: two classes, eight clips.
+DEMO = {"classes": CLASSES, "clips_per_class": 3, "test_per_class": 1, "frames": 8, "size": 128}
+
+
 def demo_workdir(path: Path, **config) -> Path:
     path.mkdir(parents=True)
-    base = {"demo": {"classes": CLASSES, "clips_per_class": 3, "test_per_class": 1, "frames": 8, "size": 128},
-            "chunk_size": 3, "frames": {"max_frames": 8}, "train": {"enabled": False}}
+    base = {"demo": DEMO, "chunk_size": 3, "frames": {"max_frames": 8}, "train": {"enabled": False}}
     (path / "config.yaml").write_text(yaml.safe_dump({**base, **config}))
     return path
 
@@ -100,36 +104,40 @@ def shard_bytes(workdir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((workdir / "shards/demo").glob("*.tar"))}
 
 
-def running_landmarks_job(workdir: Path) -> bool:
-    """Whether a landmarks job of the demo has begun (its log is open) and not yet written its table."""
-    return any(not (workdir / "results/demo/landmarks" / f"{log.stem}.parquet").exists()
-               for log in (workdir / "logs/demo/landmarks").glob("*.log"))
+def atomic_temporaries(folder: Path) -> list[Path]:
+    """The temporaries of the atomic writes now under way in ``folder`` (named as fineclipper.io.atomic_path
+    names them: a dot, the file's name, .tmp- and the writer's pid)."""
+    return list(folder.glob(".*.tmp-*"))
 
 
 @pytest.mark.e2e
 def test_a_killed_run_reruns_to_the_same_shards(tmp_path):
-    """Snakemake and its jobs SIGKILLed while a landmarks job runs (seen running, Snakemake still alive);
-    `snakemake --unlock` (no --cores), then the same command: only complete outputs were kept, and the
-    shards equal an unkilled run's."""
-    reference = demo_workdir(tmp_path / "reference")
+    """Snakemake and its jobs SIGKILLed in the middle of writing a demo video: its temporary seen, Snakemake
+    alive at the kill, the temporary left behind (the writer died mid-write). `snakemake --unlock` (no
+    --cores), then the same command: no temporary left, only complete outputs kept, and the shards equal an
+    unkilled run's. 96-frame clips make each video write last a tenth of a second or more, against a poll
+    every millisecond."""
+    config = {"demo": {**DEMO, "frames": 96}}
+    reference = demo_workdir(tmp_path / "reference", **config)
     snakemake(reference, "--cores", "2", "shards")
-    killed = demo_workdir(tmp_path / "killed")
+    killed = demo_workdir(tmp_path / "killed", **config)
     process = subprocess.Popen(snakemake_command(killed, "--cores", "2", "shards"), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 300
-    running = False
-    while not running and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-        running = running_landmarks_job(killed)
+    deadline = time.time() + 600
+    writing = []
+    while not writing and process.poll() is None and time.time() < deadline:
+        time.sleep(0.001)
+        writing = atomic_temporaries(killed / "results/demo/videos")
     alive = process.poll() is None
     if alive:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert running and alive, "Snakemake ended (or timed out) before a landmarks job was seen running"
+    assert writing and alive, "Snakemake ended (or timed out) before a video was seen being written"
+    assert any(p.exists() for p in writing), f"the write of {writing} ended before the kill"
     snakemake(killed, "--unlock")
     snakemake(killed, "--cores", "2", "shards")
     assert shard_bytes(killed) == shard_bytes(reference) != {}
-    assert not list(killed.rglob(".*.tmp-*"))  # no temporary left behind
+    assert not list(killed.rglob(".*.tmp-*"))  # the killed write's temporary was cleared by the rerun
 
 
 def limited_file_size(limit: int):

@@ -11,14 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import require_e2e, run_stages
 from media import frame_folder
 
 from fineclipper import REPO_ROOT
 from fineclipper.config import load_config
 from fineclipper.paths import STAGES
-from fineclipper.shards import decode_sample, iter_raw
-from fineclipper.stages import describe, frames, landmarks, masks
-from fineclipper.stages.pack import pack_chunk
+from fineclipper.shards import iter_raw
+from fineclipper.stages import frames
 
 
 @pytest.fixture(scope="module")
@@ -40,22 +40,6 @@ def chunk(tmp_path_factory, astronaut_face, carphone):
     path = folder / "test-0000.json"
     path.write_text(json.dumps({"chunk": "test-0000", "rows": rows}))
     return path
-
-
-def run_stages(chunk, out, **sections) -> tuple[dict, dict]:
-    """Every stage on the chunk with these config sections; returns packed samples and failures by id."""
-    cfg = load_config(overrides={**sections, "train": {"enabled": False}})
-    paths = {s: (str(out / f"{s}.parquet"), str(out / f"{s}.failures.parquet")) for s in STAGES}
-    frames.run(str(chunk), *paths["frames"], cfg["frames"], progress=False)
-    landmarks.run(paths["frames"][0], *paths["landmarks"], cfg["landmarks"], progress=False)
-    masks.run(paths["frames"][0], paths["landmarks"][0], *paths["masks"], cfg["masks"], progress=False)
-    describe.run(str(chunk), paths["frames"][0], paths["landmarks"][0], *paths["describe"], cfg["describe"],
-                 progress=False)
-    pack_chunk(str(chunk), {s: p[0] for s, p in paths.items()}, {s: p[1] for s, p in paths.items()},
-               str(out / "shard.tar"), str(out / "failures.parquet"))
-    samples = {raw["__key__"]: decode_sample(raw) for raw in iter_raw(out / "shard.tar")}
-    failures = {f["id"]: f for f in pq.read_table(out / "failures.parquet").to_pylist()}
-    return samples, failures
 
 
 def test_face_crops_are_resized_and_every_clip_is_kept(chunk, tmp_path):
@@ -100,6 +84,7 @@ def build_chunk_in_subprocesses(chunk: Path, out: Path) -> Path:
     import subprocess
     import sys
 
+    require_e2e("runs the stages in subprocesses")
     cfg = load_config(overrides={"train": {"enabled": False}})
     t = {s: (str(out / f"{s}.parquet"), str(out / f"{s}.failures.parquet")) for s in STAGES}
 

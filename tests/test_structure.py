@@ -8,6 +8,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from helpers import snakemake
 
 import fineclipper
 
@@ -111,3 +112,36 @@ def test_every_stage_runs_through_stage_main(module):
     assert len(main.body) == 1 and ast.unparse(main.body[0].value.func) == "stage_main"
     assert "argparse" not in {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                               for alias in node.names}
+
+
+TESTS = Path(__file__).parent
+
+
+def imported_test_modules(source: str) -> set[str]:
+    """The `test_*` modules a test module's source imports, at the top or inside functions: what two test
+    modules share belongs in tests/helpers.py."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return {name for name in found if name.split(".")[0].startswith("test_")}
+
+
+def test_the_test_import_reader_finds_lazy_imports():
+    source = "import os\nfrom helpers import snakemake\nimport test_a as a\n\ndef f():\n    from test_b import g\n"
+    assert imported_test_modules(source) == {"test_a", "test_b"}
+    assert imported_test_modules("from helpers import jpeg\nimport media\n") == set()
+
+
+def test_no_test_module_imports_another():
+    offenders = {path.name: sorted(imported_test_modules(path.read_text())) for path in sorted(TESTS.glob("*.py"))}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_a_test_without_the_e2e_marker_cannot_start_snakemake(tmp_path):
+    """The quick loop (-m 'not e2e') stays quick: the Snakemake runner names an unmarked test that calls it."""
+    with pytest.raises(AssertionError, match=r"test_structure.py::test_a_test_without_the_e2e_marker_cannot_start_"
+                                             r"snakemake starts Snakemake: mark it @pytest.mark.e2e"):
+        snakemake(tmp_path, "-n")

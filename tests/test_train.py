@@ -11,7 +11,18 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from helpers import CLASSES, ONE_THREAD, TINY, free_port, jpeg, planned_jobs, png, snakemake, unnormalise
+from helpers import (
+    CLASSES,
+    ONE_THREAD,
+    TINY,
+    free_port,
+    jpeg,
+    planned_jobs,
+    png,
+    require_e2e,
+    snakemake,
+    unnormalise,
+)
 
 from fineclipper.masks.labels import LABEL_INDEX, PALETTE
 from fineclipper.model.config import RENDERS
@@ -133,6 +144,7 @@ def test_checkpoints_hold_tunable_weights_only(demo_run):
 
 
 def _train_command(out, shards, config, nproc=None) -> list[str]:
+    require_e2e("starts training in a subprocess")
     args = ["-m", "fineclipper.train.main", "--shards", *shards, "--classes", json.dumps(CLASSES),
             "--test-groups", "test", "--out", str(out), "--config", json.dumps(config)]
     return [sys.executable, *args] if nproc is None else [

@@ -14,12 +14,12 @@ import sys
 
 import pytest
 import torch
+from helpers import CLASSES
 from torch.utils.flop_counter import FlopCounterMode
 
 from fineclipper.model import FineCLIPER, ModelConfig
 from fineclipper.train.engine import optimiser_and_schedule, predict, train_one_epoch
 
-CLASSES = ["neutral", "happiness", "surprise", "anger"]
 #: today's eager path: no checkpointing, no compile, every token through every block, fp32 frozen weights
 EAGER = {"checkpointing": False, "compile": False, "class_token_only_last_block": False}
 #: what two orders of the same fp32 computation may differ by (see the module's docstring)
