@@ -3,6 +3,7 @@
 # experiments are scored on), each with its own config section.
 import json
 import re
+import shlex
 import sys
 
 from fineclipper import paths, resolve_path
@@ -228,3 +229,60 @@ def predict_checkpoint(wildcards):
             '\'predict={"checkpoint": "path/to/best.pt"}\')'
         )
     return path
+
+
+# Describe jobs: one covers describe.chunks_per_job chunks (rules/describe.smk).
+
+#: SLURM minutes a describe job gets per chunk it covers (the profile's 60 per stage job): a vllm job of 8
+#: chunks gets 8 hours, not the profile's default hour, after which its whole batch folder would be lost.
+DESCRIBE_MINUTES_PER_CHUNK = 60
+
+
+def describe_batches(dataset):
+    """The dataset's chunks in describe jobs of chunks_per_job (the backend's default when null), each job
+    named by its first chunk: first chunk -> the job's chunks."""
+    cfg = DATASETS[dataset].config["describe"]
+    size = cfg["chunks_per_job"] or backend_of("describe", cfg).chunks_per_job
+    chunks = list(DATASETS[dataset].chunks)
+    return {chunks[i]: chunks[i : i + size] for i in range(0, len(chunks), size)}
+
+
+def batch_chunks(wildcards):
+    """The chunks of the describe job named by its first chunk."""
+    return describe_batches(wildcards.dataset)[wildcards.chunk]
+
+
+def batch_of(wildcards):
+    """The first chunk of the describe job that covers a chunk."""
+    return next(first for first, chunks in describe_batches(wildcards.dataset).items() if wildcards.chunk in chunks)
+
+
+def batch_folder(wildcards):
+    """The batch folder of the describe job that covers a chunk."""
+    return paths.describe_batch(RESULTS_ROOT, wildcards.dataset, batch_of(wildcards))
+
+
+def batch_tables(stage):
+    """A stage's tables of every chunk of a describe job."""
+    return lambda wildcards: [
+        paths.stage_table(RESULTS_ROOT, wildcards.dataset, stage, chunk) for chunk in batch_chunks(wildcards)
+    ]
+
+
+def batch_table(wildcards):
+    """A chunk's table in the batch folder of the describe job that covers it."""
+    return paths.describe_batch_table(RESULTS_ROOT, wildcards.dataset, batch_of(wildcards), wildcards.chunk)
+
+
+def batch_outputs(failures):
+    """The describe job's per-chunk tables (``failures``: the failures tables beside them) in its batch folder,
+    quoted for the shell."""
+
+    def outputs(wildcards):
+        tables = [
+            paths.describe_batch_table(RESULTS_ROOT, wildcards.dataset, wildcards.chunk, chunk)
+            for chunk in batch_chunks(wildcards)
+        ]
+        return " ".join(shlex.quote(paths.failures_beside(t) if failures else t) for t in tables)
+
+    return outputs
