@@ -5,9 +5,7 @@
 
 rule describe:
     input:
-        chunks=lambda wildcards: [
-            paths.chunk_manifest(RESULTS_ROOT, wildcards.dataset, chunk) for chunk in batch_chunks(wildcards)
-        ],
+        chunks=lambda wildcards: chunk_manifests(DATASETS[wildcards.dataset], batch_chunks(wildcards)),
         frames=batch_tables("frames"),
         landmarks=batch_tables("landmarks"),
         backend_files=backend_files("describe"),

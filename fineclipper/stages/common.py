@@ -151,8 +151,8 @@ def decode_jpegs(jpegs: list[bytes]) -> list[np.ndarray]:
 
     frames = []
     for i, data in enumerate(jpegs):
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
+        rgb = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)  # as the loader decodes them
+        if rgb is None:
             raise VideoFailure(f"stored frame {i} cannot be decoded")
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        frames.append(rgb)
     return frames

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ from ..backends import build_backend
 from ..chunks import read_chunk
 from ..describe.leakage import remove_leakage
 from ..io import npy_load
-from .common import failure_row, read_rows, run_per_video, stage_main, write_outputs
+from .common import failure_row, read_ahead, read_rows, run_per_video, stage_main, write_outputs
 
 log = logging.getLogger("fineclipper")
 
@@ -106,18 +105,15 @@ def run_chunks(chunks: list[ChunkPaths], config: dict, progress: bool = True) ->
     chunk's table as soon as it is described; the next chunk is read and prepared in a thread meanwhile.
     Raises :class:`DescriberDown` when no clip of a chunk that has readable clips gets a description."""
     describer = build_backend("describe", config)  # a missing model stops here, before any video
-    with ThreadPoolExecutor(max_workers=1) as loader:
-        loading = loader.submit(load_chunk, describer, chunks[0], progress)
-        for index, paths in enumerate(chunks):
-            clips, failed = loading.result()
-            if index + 1 < len(chunks):
-                loading = loader.submit(load_chunk, describer, chunks[index + 1], progress)
-            pairs, batch_failed = describe_all(describer, clips)
-            if clips and not pairs:
-                raise DescriberDown(paths.chunk, len(clips), batch_failed[0]["reason"])
-            rows = description_rows(describer, pairs, config, read_chunk(paths.chunk).get("classes", []))
-            write_outputs(paths.output, paths.failures, rows, SCHEMA, failed + batch_failed)
-            log.info("describe: chunk %d of %d written (%s)", index + 1, len(chunks), paths.output)
+    loaded = read_ahead(chunks, lambda paths: load_chunk(describer, paths, progress))
+    for index, (paths, loading) in enumerate(zip(chunks, loaded)):
+        clips, failed = loading.result()
+        pairs, batch_failed = describe_all(describer, clips)
+        if clips and not pairs:
+            raise DescriberDown(paths.chunk, len(clips), batch_failed[0]["reason"])
+        rows = description_rows(describer, pairs, config, read_chunk(paths.chunk).get("classes", []))
+        write_outputs(paths.output, paths.failures, rows, SCHEMA, failed + batch_failed)
+        log.info("describe: chunk %d of %d written (%s)", index + 1, len(chunks), paths.output)
 
 
 def run(chunk: str, frames: str, landmarks: str, output: str, failures: str, config: dict,
