@@ -91,5 +91,5 @@ def plot_confusion(result: dict, path: str | Path, title: str) -> None:
     fig = confusion_figure(names, result["confusion"], [result["missing_per_class"][c] for c in names],
                            f"{title}\nUAR {result['uar']:.3f}  WAR {result['war']:.3f}  ({coverage})")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")  # the title is wider than the matrix
     plt.close(fig)
