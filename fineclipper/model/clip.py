@@ -417,13 +417,8 @@ def encode_text(clip: nn.Module, tokens: torch.Tensor, adapters: AdapterStack | 
 def store_matmul_weights_in(clip: nn.Module, dtype: torch.dtype) -> None:
     """Store the frozen CLIP's matmul and convolution weights and biases in ``dtype``, once: autocast to
     ``dtype`` casts them at every call anyway (it caches no cast of a frozen weight), so under it the results
-    are the same, bit for bit. Layer norms, embeddings and scales, which autocast leaves in fp32, keep it."""
-    for module in clip.modules():
-        names = (("in_proj_weight", "in_proj_bias") if isinstance(module, nn.MultiheadAttention)
-                 else ("weight", "bias") if isinstance(module, (nn.Linear, nn.Conv2d)) else ())
-        for name in names:
-            if getattr(module, name, None) is not None:
-                getattr(module, name).data = getattr(module, name).data.to(dtype)
-    for projection in (clip.visual.proj, clip.text_projection):
-        if isinstance(projection, nn.Parameter):
-            projection.data = projection.data.to(dtype)
+    are the same, bit for bit. Layer norms, embeddings and scales, which autocast leaves in fp32, keep it.
+    open_clip's own low-precision conversion picks exactly these tensors."""
+    import open_clip
+
+    open_clip.convert_weights_to_lp(clip, dtype)
