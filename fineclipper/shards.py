@@ -101,6 +101,25 @@ def _tar_size(header: bytes) -> int:
     return int(field.split(b"\0", 1)[0].strip() or b"0", 8)
 
 
+def _pax_records(data: bytes) -> dict[str, str]:
+    """The key-value records of a pax extended header, each ``"<length> <key>=<value>\\n"`` with its length
+    in bytes counted from the record's start (a value may hold any character, a newline included)."""
+    import tarfile
+
+    records, start = {}, 0
+    while start < len(data) and data[start:start + 1] != b"\0":
+        length, space, _ = data[start:start + 20].partition(b" ")
+        if not space or not length.isdigit() or int(length) < 1:
+            raise tarfile.ReadError("bad pax header")
+        end = start + int(length)
+        key, equals, value = data[start + len(length) + 1:end - 1].partition(b"=")
+        if not equals or data[end - 1:end] != b"\n":
+            raise tarfile.ReadError("bad pax header")
+        records[key.decode("utf-8")] = value.decode("utf-8")
+        start = end
+    return records
+
+
 def tar_members(path: str | Path) -> Iterator[tuple[str, bytes]]:
     """(name, data) of each regular file in a tar, in order, as ``tarfile`` reads them but at several times
     its pace (it builds a TarInfo and seeks per member). Long names (pax ``path`` records, GNU long names)
@@ -117,20 +136,16 @@ def tar_members(path: str | Path) -> Iterator[tuple[str, bytes]]:
             if len(header) < TAR_BLOCK:
                 raise tarfile.ReadError("unexpected end of data")
             checksum = int(_tar_field(header, 148, 156).strip() or b"0", 8)
-            unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])
-            signed = unsigned - 256 * sum(b > 127 for b in header[:148] + header[156:])  # as some old tars sum
-            if checksum not in (unsigned, signed):
+            unsigned = sum(header[:148]) + 8 * 32 + sum(header[156:])  # tarfile's first sum, 4x faster
+            if checksum != unsigned and checksum not in tarfile.calc_chksums(header):  # some old tars sum signed
                 raise tarfile.ReadError("bad checksum")
             size = _tar_size(header)
             data = stream.read(size)
             if len(data) < size or len(stream.read(-size % TAR_BLOCK)) < -size % TAR_BLOCK:
                 raise tarfile.ReadError("unexpected end of data")
             kind = header[156:157]
-            if kind == b"x":  # pax extended header: "<length> <key>=<value>\n" records
-                for record in data.decode("utf-8").splitlines():
-                    key, _, value = record.partition(" ")[2].partition("=")
-                    if key == "path":
-                        long_name = value
+            if kind == b"x":  # pax extended header
+                long_name = _pax_records(data).get("path", long_name)
             elif kind == b"L":  # GNU long name
                 long_name = data.rstrip(b"\0").decode("utf-8")
             elif kind in (b"0", b"\0", b"7"):

@@ -251,12 +251,13 @@ def test_reads_run_one_video_ahead_and_a_failed_read_fails_only_its_video():
 
 def test_our_tar_reader_reads_what_webdataset_reads_and_names_a_broken_shard(tmp_path):
     """iter_raw (a fast tar reader) against WebDataset's own on a shard with long Unicode keys (pax headers),
-    a GNU long name (tarfile's GNU format), and cut-off or corrupted shards."""
+    a GNU long name (tarfile's GNU format), pax names holding a line separator or a newline, a header summed as
+    old tars sum it (signed bytes), and cut-off or corrupted shards."""
     import tarfile
 
     import webdataset as wds
 
-    from fineclipper.shards import iter_raw, make_sample, write_shard
+    from fineclipper.shards import iter_raw, make_sample, tar_members, write_shard
 
     rng = np.random.default_rng(0)
     keys = ["short", "ünïcödé_" + "とても長い名前" * 12, "x" * 150]
@@ -288,6 +289,23 @@ def test_our_tar_reader_reads_what_webdataset_reads_and_names_a_broken_shard(tmp
     (tmp_path / "bad.tar").write_bytes(data[:10] + b"?" + data[11:])  # a byte of the first name changed
     with pytest.raises(tarfile.ReadError, match="bad checksum"):
         list(iter_raw(tmp_path / "bad.tar"))
+    odd = tmp_path / "odd.tar"  # pax names holding a line separator and a newline
+    names = ["a\u2028b.txt", "c\nd.txt"]
+    with tarfile.open(odd, "w", format=tarfile.PAX_FORMAT) as target:
+        for name in names:
+            target.addfile(tarfile.TarInfo(name))
+    assert [name for name, _ in tar_members(odd)] == names
+    signed = tmp_path / "signed.tar"  # a header with bytes over 127 (a UTF-8 name), summed as old tars sum
+    with tarfile.open(signed, "w", format=tarfile.GNU_FORMAT) as target:
+        target.addfile(tarfile.TarInfo("é.txt"))
+    data = bytearray(signed.read_bytes())
+    unsigned_sum, signed_sum = tarfile.calc_chksums(bytes(data[:512]))
+    assert signed_sum != unsigned_sum
+    data[148:156] = b"%06o\0 " % signed_sum
+    signed.write_bytes(bytes(data))
+    with tarfile.open(signed) as tar:
+        assert tar.getnames() == ["é.txt"]
+    assert [name for name, _ in tar_members(signed)] == ["é.txt"]
     twice = tmp_path / "twice.tar"  # one sample's field written twice: WebDataset refuses it too
     with tarfile.open(shard) as source, tarfile.open(twice, "w") as target:
         first = source.getmembers()[0]
