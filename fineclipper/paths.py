@@ -59,6 +59,8 @@ BEST_CHECKPOINT = "best.pt"
 LAST_CHECKPOINT = "last.pt"
 TRAIN_SUMMARY = "train_summary.json"
 TRAIN_CURVES = "metrics.jsonl"
-#: What an evaluation writes into its folder (fineclipper.train.evaluate): the figures and the confusion matrix.
+#: What an evaluation writes into its folder (fineclipper.train.evaluate): the figures, the confusion matrix and
+#: each listed clip's prediction.
 EVAL_METRICS = "metrics.json"
 CONFUSION_PLOT = "confusion.png"
+EVAL_PREDICTIONS = "predictions.csv"

@@ -20,7 +20,7 @@ from ..datasets.classes import match_by_name
 from ..device import best_device
 from ..errors import json_argument, run_command
 from ..io import write_json
-from ..paths import CONFUSION_PLOT, EVAL_METRICS
+from ..paths import CONFUSION_PLOT, EVAL_METRICS, EVAL_PREDICTIONS
 from ..predictions import prediction_rows, write_predictions
 from .checkpoint import load_trained
 from .data import expand_shards, make_loader
@@ -97,7 +97,7 @@ def evaluate(checkpoint: str, shards: list[str], chunks: list[str], failures: li
                   seen_classes=seen, missing=missing, predictions={k: predicted[k] for k in sorted(predicted)})
     out = Path(out)
     write_json(out / EVAL_METRICS, result)
-    write_predictions(out / "predictions.csv", prediction_rows(model.class_names, keys, probs, listed, reasons))
+    write_predictions(out / EVAL_PREDICTIONS, prediction_rows(model.class_names, keys, probs, listed, reasons))
     plot_confusion(result, out / CONFUSION_PLOT, f"{PROTOCOLS[protocol]}, test {'+'.join(groups)}")
     print(f"UAR {result['uar']:.4f}  WAR {result['war']:.4f}  ({result['evaluated']}/{result['listed']} listed clips "
           f"evaluated; a missing clip counts as wrong) -> {out / EVAL_METRICS}")
