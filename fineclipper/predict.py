@@ -135,11 +135,14 @@ class Preprocessor:
     def stage_rows(self, row: dict) -> tuple[dict, dict, dict]:
         """The frames, landmarks and masks rows of one clip (a :class:`VideoError` names why it cannot be used)."""
         from .io import npy_load
+        from .stages.common import decode_jpegs
         from .stages.masks import mask_clip
 
         frames = self.frames(row)
-        landmarks = self.landmarks(frames)
-        return frames, landmarks, mask_clip(self.parser, frames, npy_load(landmarks["landmarks"]).astype(np.float32))
+        images = decode_jpegs(frames["jpegs"])  # once, for the landmarks and for a parser that reads pixels
+        landmarks = self.landmarks(frames, images)
+        return frames, landmarks, mask_clip(self.parser, frames, npy_load(landmarks["landmarks"]).astype(np.float32),
+                                            images)
 
     def samples(self, rows: list[dict]) -> tuple[list[dict], list[dict]]:
         """Shard samples of the clips that could be used, and failure rows (id, stage, reason) of the others."""
