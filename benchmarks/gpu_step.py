@@ -32,11 +32,11 @@ import argparse
 import copy
 import dataclasses
 import gc
-import time
 
 import torch
-from hardware import add_peak_argument, count_flops, figures, mfu, peak_tflops, reset_memory
+from hardware import add_peak_argument, count_flops, figures, mfu, peak_tflops, reset_memory, timed
 
+from fineclipper.device import best_device
 from fineclipper.model.clip import architecture_options
 from fineclipper.train.checkpoint import build_model
 from fineclipper.train.engine import model_inputs, optimiser_and_schedule, train_one_epoch
@@ -102,11 +102,8 @@ def measure(name: str, model_cfg: dict, pinned: bool, log_every: int, args, devi
 def timed_epoch(model, ddp, optimizer, scheduler, train_cfg: dict, device: torch.device, batches: list) -> float:
     """Seconds of one ``train_one_epoch`` over ``batches``, until the device is done; a new peak-memory window."""
     reset_memory(device)
-    start = time.perf_counter()
-    train_one_epoch(model, ddp, batches, optimizer, scheduler, train_cfg, device, 0, len(batches), 1, True)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    return timed(lambda: train_one_epoch(model, ddp, batches, optimizer, scheduler, train_cfg, device, 0,
+                                         len(batches), 1, True), device)
 
 
 def release(device: torch.device) -> None:
@@ -132,8 +129,8 @@ def main() -> None:
                         help="torch.compile the optimised path's blocks (default: on a GPU only)")
     add_peak_argument(parser)
     args = parser.parse_args()
-    cuda = torch.cuda.is_available()
-    device = torch.device("cuda" if cuda else "cpu")
+    device = best_device()
+    cuda = device.type == "cuda"
     if not cuda:
         print("no CUDA device: running on the CPU, so these are not GPU figures (a smoke run)")
     peak = peak_tflops(device, args.peak_tflops)

@@ -12,6 +12,7 @@ Not a benchmark itself (tests/test_benchmarks.py runs every other script): the t
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 
 import torch
@@ -69,6 +70,17 @@ def mfu(flops_per_item: float, items_per_second: float, peak: float | None) -> f
     if peak is None or flops_per_item <= 0:
         return None
     return flops_per_item * items_per_second / (peak * 1e12)
+
+
+def timed(call: Callable[[], object], device: torch.device) -> float:
+    """Seconds of ``call()``, the device's queued work included (synchronised before and after)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    call()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
 
 
 def reset_memory(device: torch.device) -> None:

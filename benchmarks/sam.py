@@ -68,17 +68,6 @@ def confident_checkpoint(path: Path, model_type: str) -> Path:
     return path
 
 
-def timed(call, device: torch.device) -> float:
-    """Seconds of ``call()``, the device's queued work included."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    call()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-type", default="vit_b" if torch.cuda.is_available() else "SAM-Tiny")
@@ -124,7 +113,7 @@ def main() -> None:
           f"fast path compiled: {compiled}")
     rates, maps = {}, {}
     for path, sam in parsers.items():
-        warm_up = timed(lambda: mask_rows(sam, rows[:1], points_of, progress=False), device)  # noqa: B023
+        warm_up = hardware.timed(lambda: mask_rows(sam, rows[:1], points_of, progress=False), device)  # noqa: B023
         hardware.reset_memory(device)
         times = []
         for _ in range(args.repeats):
@@ -142,8 +131,8 @@ def main() -> None:
     print(f"fast / reference: {rates['fast'] / rates['reference']:.2f}x   label maps agree on {100 * agree:.2f}% "
           f"of pixels   (goal on one GPU with vit_b: >= 100 frames/s, the whole stage)")
     jpegs = [jpeg for row in rows for jpeg in row["jpegs"]]
-    decode_rate = len(jpegs) / timed(lambda: decode_jpegs(jpegs), torch.device("cpu"))
-    encode_rate = n / timed(lambda: [encode_image(".png", m) for m in maps["fast"]], torch.device("cpu"))
+    decode_rate = len(jpegs) / hardware.timed(lambda: decode_jpegs(jpegs), torch.device("cpu"))
+    encode_rate = n / hardware.timed(lambda: [encode_image(".png", m) for m in maps["fast"]], torch.device("cpu"))
     print(f"host work alone, one thread: JPEG decode {decode_rate:.0f} frames/s, PNG encode {encode_rate:.0f} frames/s")
 
 
