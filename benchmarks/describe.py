@@ -41,7 +41,7 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -49,9 +49,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hardware import add_peak_argument, mfu, peak_tflops  # noqa: E402
+from hardware import add_peak_argument, count_flops, mfu, peak_tflops  # noqa: E402
 
 from fineclipper.backends import DESCRIBERS  # noqa: E402
+from fineclipper.config import SCHEMA as SCHEMA_FILE  # noqa: E402
 from fineclipper.describe.tiny_vlm import ARCHITECTURES, CPU_ENGINE, CPU_ENV, build_model_folder  # noqa: E402
 from fineclipper.describe.vllm import (  # noqa: E402
     VllmDescriber,
@@ -60,9 +61,9 @@ from fineclipper.describe.vllm import (  # noqa: E402
     prompt_file,
     video_input,
 )
-from fineclipper.shipped import shipped_path  # noqa: E402
+from fineclipper.stages.common import read_ahead  # noqa: E402
 
-SCHEMA = yaml.safe_load(shipped_path("workflow/schemas/config.schema.yaml").read_text())["properties"]
+SCHEMA = yaml.safe_load(SCHEMA_FILE.read_text())["properties"]
 
 
 def describe_defaults() -> dict:
@@ -98,7 +99,6 @@ def flops_per_video(cfg: dict, clip: dict, generated: int) -> tuple[int, int]:
     clip's prompt, built as the describer builds it, and ``generated`` more tokens (teacher-forced). Also
     the prompt's length in tokens, to check against vLLM's."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
     from fineclipper.device import best_device
@@ -121,32 +121,29 @@ def flops_per_video(cfg: dict, clip: dict, generated: int) -> tuple[int, int]:
     inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in inputs.items()}
     if "pixel_values_videos" in inputs:
         inputs["pixel_values_videos"] = inputs["pixel_values_videos"].to(dtype)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(**inputs, use_cache=False)
+    with torch.no_grad():
+        flops = count_flops(partial(model, **inputs, use_cache=False))
     del model
     if device.type == "cuda":
         torch.cuda.empty_cache()
-    return counter.get_total_flops(), prompt_tokens
+    return flops, prompt_tokens
 
 
 def describe_chunks(describer: VllmDescriber, chunks: list[list[dict]]) -> dict:
     """Describe chunk after chunk as the stage does: the first chunk's requests built first, each next one's
-    in a thread while the engine describes the current one. Seconds of the first build and of the chunks,
-    and the token counts."""
-    with ThreadPoolExecutor(max_workers=1) as builder:
-        started = time.perf_counter()
-        prepared = [describer.prepare(clip) for clip in chunks[0]]
-        first_build = time.perf_counter() - started
-        generated = prompt = 0
-        started = time.perf_counter()
-        for index in range(len(chunks)):
-            building = builder.submit(lambda i=index + 1: [describer.prepare(c) for c in chunks[i]]
-                                      if i < len(chunks) else [])
-            describer.describe(prepared)
-            generated += describer.last_run["generated_tokens"]
-            prompt += describer.last_run["prompt_tokens"]
-            prepared = building.result()
-        seconds = time.perf_counter() - started
+    in a thread while the engine describes the current one (stages.common.read_ahead). Seconds of the first
+    build and of the chunks, and the token counts."""
+    generated = prompt = 0
+    started = time.perf_counter()
+    for index, building in enumerate(read_ahead(chunks, lambda chunk: [describer.prepare(c) for c in chunk])):
+        prepared = building.result()
+        if index == 0:  # the first build is timed alone; each next one overlaps the chunk before it
+            first_build = time.perf_counter() - started
+            started = time.perf_counter()
+        describer.describe(prepared)
+        generated += describer.last_run["generated_tokens"]
+        prompt += describer.last_run["prompt_tokens"]
+    seconds = time.perf_counter() - started
     clips = sum(len(chunk) for chunk in chunks)
     return {"first_build": first_build, "chunk_seconds": seconds / len(chunks), "clips_per_chunk": clips / len(chunks),
             "generated_per_clip": generated / clips, "prompt_per_clip": prompt / clips}
