@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from fineclipper import REPO_ROOT
+from fineclipper.config import SCHEMA
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -127,7 +128,7 @@ def pyproject() -> dict:
 
 @functools.cache
 def schema() -> dict:
-    return yaml.safe_load((REPO_ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    return yaml.safe_load(SCHEMA.read_text())
 
 
 @functools.cache

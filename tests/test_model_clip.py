@@ -5,6 +5,7 @@ built with random weights."""
 import open_clip
 import pytest
 import torch
+from helpers import MEAN, STD
 from open_clip.transformer import QuickGELU
 
 from fineclipper.model import FineCLIPER, ModelConfig
@@ -91,7 +92,6 @@ def test_failed_download_names_the_tag_and_suggests_a_local_path(monkeypatch):
 
 
 #: OpenAI's CLIP image normalisation, as its preprocessing (clip/clip.py, ``_transform``) writes it out.
-OPENAI_MEAN, OPENAI_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 
 
 def test_the_model_exposes_its_image_normalisation():
@@ -100,9 +100,9 @@ def test_the_model_exposes_its_image_normalisation():
     from fineclipper.train.engine import model_inputs
 
     model = FineCLIPER(ModelConfig(clip_model="FC-Tiny", pretrained=None, variant="base", num_frames=4), ["a", "b"])
-    assert model.image_mean == OPENAI_MEAN and model.image_std == OPENAI_STD
+    assert model.image_mean == MEAN and model.image_std == STD
     assert all(type(v) is float for v in model.image_mean + model.image_std)
     pixels = torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 1, 3, 1, 1).expand(1, 4, 3, 8, 8)
     frames = model_inputs(model, {"frames": pixels}, torch.device("cpu"))["frames"]
-    expected = [(v / 255 - m) / s for v, m, s in zip((0, 128, 255), OPENAI_MEAN, OPENAI_STD)]
+    expected = [(v / 255 - m) / s for v, m, s in zip((0, 128, 255), MEAN, STD)]
     assert frames[0, :, :, 0, 0].tolist() == [pytest.approx(expected)] * 4

@@ -105,9 +105,9 @@ def shard_bytes(workdir: Path) -> dict[str, bytes]:
 
 
 def atomic_temporaries(folder: Path) -> list[Path]:
-    """The temporaries of the atomic writes now under way in ``folder`` (named as fineclipper.io.atomic_path
+    """The temporaries of the atomic writes now under way under ``folder`` (named as fineclipper.io.atomic_path
     names them: a dot, the file's name, .tmp- and the writer's pid)."""
-    return list(folder.glob(".*.tmp-*"))
+    return list(folder.rglob(".*.tmp-*"))
 
 
 @pytest.mark.e2e
@@ -137,7 +137,7 @@ def test_a_killed_run_reruns_to_the_same_shards(tmp_path):
     snakemake(killed, "--unlock")
     snakemake(killed, "--cores", "2", "shards")
     assert shard_bytes(killed) == shard_bytes(reference) != {}
-    assert not list(killed.rglob(".*.tmp-*"))  # the killed write's temporary was cleared by the rerun
+    assert not atomic_temporaries(killed)  # the killed write's temporary was cleared by the rerun
 
 
 def limited_file_size(limit: int):
@@ -157,7 +157,7 @@ def test_a_full_disk_fails_clearly_and_leaves_no_partial_shard(tmp_path):
     logs = "\n".join(p.read_text() for p in (workdir / "logs/demo").rglob("*.log"))
     assert re.search(r"pack stage: error: \[Errno 27\] "
                      r"writing shards/demo/\S+\.tar: File too large", logs), logs[-2000:]
-    assert not list(workdir.rglob(".*.tmp-*")) and not (workdir / "shards/demo/train-0000.tar").exists()
+    assert not atomic_temporaries(workdir) and not (workdir / "shards/demo/train-0000.tar").exists()
     snakemake(workdir, "--cores", "2", "shards")
     assert shard_bytes(workdir)
 
