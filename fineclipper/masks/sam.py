@@ -26,7 +26,7 @@ from ..device import best_device
 from ..shipped import shipped_path
 from .labels import LABEL_INDEX
 from .landmarks import part_polygon
-from .sam_prompts import PARTS, POLYGON_PARTS, part_prompts, prompt_arrays
+from .sam_prompts import PARTS, POLYGON_PARTS, input_size, part_prompts, prompt_arrays
 
 #: Architectures by ``masks.model_type``: segment-anything's three released sizes; other names are JSON
 #: files with the same keys in resources/model_configs/sam/ (tiny test models) or a path to one.
@@ -156,8 +156,8 @@ class SamParser:
                                              image_pe=self.sam.prompt_encoder.get_dense_pe(),
                                              sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                                              multimask_output=False)
-        input_size = tuple(int(round(s * size / max(shape))) for s in shape)
-        masks = (self.sam.postprocess_masks(low_res, input_size, shape)[:, 0] > self.sam.mask_threshold).cpu().numpy()
+        inside = self.sam.postprocess_masks(low_res, input_size(shape, size), shape)[:, 0] > self.sam.mask_threshold
+        masks = inside.cpu().numpy()
         ious = iou[:, 0].float().cpu().tolist()  # one transfer each, not one per part
         return {n: (masks[i], ious[i]) for i, n in enumerate(names)}
 

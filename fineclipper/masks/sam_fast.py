@@ -20,7 +20,7 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from .labels import LABEL_INDEX
 from .landmarks import part_polygon
-from .sam_prompts import PARTS, POLYGON_PARTS, part_prompts, prompt_arrays
+from .sam_prompts import PARTS, POLYGON_PARTS, input_size, part_prompts, prompt_arrays
 
 
 class SdpaAttention(Attention):
@@ -137,8 +137,8 @@ class DeviceSam:
             image_pe=self.sam.prompt_encoder.get_dense_pe().to(self.dtype),
             sparse_prompt_embeddings=sparse.to(self.dtype), dense_prompt_embeddings=dense.to(self.dtype),
             multimask_output=False)
-        input_size = tuple(int(round(s * size / max(shape))) for s in shape)
-        decoded = self.sam.postprocess_masks(low_res.float(), input_size, shape)[:, 0] > self.sam.mask_threshold
+        logits = self.sam.postprocess_masks(low_res.float(), input_size(shape, size), shape)[:, 0]
+        decoded = logits > self.sam.mask_threshold
         masks = torch.zeros((len(landmarks) * len(PARTS), *shape), dtype=torch.bool, device=self.device)
         masks[slots] = decoded
         confident = torch.zeros(len(landmarks) * len(PARTS), dtype=torch.bool, device=self.device)

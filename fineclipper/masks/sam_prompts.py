@@ -53,6 +53,12 @@ def part_prompts(landmarks: np.ndarray, shape: tuple[int, int]) -> dict[str, tup
     return prompts
 
 
+def input_size(shape: tuple[int, int], size: int) -> tuple[int, int]:
+    """(H, W) of a frame of ``shape`` in the encoder's ``size`` input, before padding: what
+    ``postprocess_masks`` crops its masks to."""
+    return tuple(int(round(s * size / max(shape))) for s in shape)
+
+
 def prompt_arrays(prompts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], shape: tuple[int, int],
                   size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boxes ``(N, 4)``, points ``(N, K, 2)`` and point labels ``(N, K)`` in the encoder's input coordinates from
