@@ -13,6 +13,11 @@ from __future__ import annotations
 STAGES = ("frames", "landmarks", "masks", "describe")
 
 
+def demo_videos(results: str, dataset: str) -> str:
+    """The folder of the demo dataset's rendered clips (``dataset.format: demo``): the workflow's own source."""
+    return f"{results}/{dataset}/videos"
+
+
 def chunk_manifest(results: str, dataset: str, chunk: str) -> str:
     """A chunk's manifest, written at parse time: its rows and the dataset's class names."""
     return f"{results}/{dataset}/chunks/{chunk}.json"

@@ -141,7 +141,7 @@ def source_inputs(wildcards):
     """The demo's clips are made by a rule of this workflow; other sources are read as data."""
     if DATASETS[wildcards.dataset].format != "demo":
         return []
-    return f"{RESULTS_ROOT}/{wildcards.dataset}/videos"
+    return paths.demo_videos(RESULTS_ROOT, wildcards.dataset)
 
 
 # ----- training, evaluation and the report (rules/train.smk) -----

@@ -3,7 +3,7 @@
 
 rule demo_data:
     output:
-        directory(f"{RESULTS_ROOT}/{{dataset}}/videos"),
+        directory(paths.demo_videos(RESULTS_ROOT, "{dataset}")),
     log:
         f"{LOGS_ROOT}/{{dataset}}/demo_data.log",
     benchmark:

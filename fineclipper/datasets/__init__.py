@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import resolve_path
+from .. import paths, resolve_path
 from ..shipped import shipped_path
 from .captions import read_mafw_captions
 from .demo import demo_manifest
@@ -47,7 +47,7 @@ def build_manifest(config: dict) -> list[dict]:
     ds = config["dataset"]
     fmt = ds["format"]
     if fmt == "demo":
-        return demo_manifest(config["demo"], Path(config["results"]) / ds["name"] / "videos", ds["name"])
+        return demo_manifest(config["demo"], paths.demo_videos(config["results"], ds["name"]), ds["name"])
     if fmt in SPECS:
         if not ds.get("root"):
             raise AnnotationError(f"dataset.root must be set for format {fmt}: your copy of the {fmt} folder")
