@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from fineclipper.config import load_config
+from fineclipper.config import load_config, preprocessing_settings
 from fineclipper.datasets import class_names
-from fineclipper.paths import STAGES
 from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.train.checkpoint import build_model, checkpoint_state, save_checkpoint
 
@@ -21,9 +20,8 @@ def write_untrained_checkpoint(config_path: str, out: str) -> None:
     """The config's model, untrained, as a checkpoint at ``out``, recording the config's preprocessing."""
     config = load_config(config_path)
     model = build_model(config["train"]["model"], class_names(config["dataset"], config["demo"]), "cpu")
-    preprocessing = {stage: config[stage] for stage in STAGES}
-    state = checkpoint_state(model, config["train"], epoch=0,
-                             preprocessing={**preprocessing, "stage_versions": dict(STAGE_VERSIONS)})
+    state = checkpoint_state(model, config["train"], epoch=0, preprocessing={**preprocessing_settings(config),
+                                                                             "stage_versions": dict(STAGE_VERSIONS)})
     save_checkpoint(out, state)
     print(f"wrote {out}: untrained {model.cfg.clip_model}, classes {', '.join(model.class_names)}")
 

@@ -9,6 +9,7 @@ import yaml
 
 from . import REPO_ROOT
 from .errors import ConfigError
+from .paths import STAGES
 from .shipped import shipped_path
 
 SCHEMA = shipped_path("workflow/schemas/config.schema.yaml")
@@ -22,6 +23,12 @@ def merge(base: dict, update: dict) -> dict:
     for key, value in update.items():
         out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def preprocessing_settings(config: dict) -> dict:
+    """The per-chunk stages' sections of a config: the preprocessing that builds the shards, which every
+    checkpoint records (what ``fineclipper predict`` runs on new videos)."""
+    return {stage: config[stage] for stage in STAGES}
 
 
 def load_config(*paths: str | Path, overrides: dict | None = None) -> dict:

@@ -8,6 +8,7 @@ import sys
 
 from fineclipper import paths, resolve_path
 from fineclipper.backends import REGISTRIES, backend_of
+from fineclipper.config import preprocessing_settings
 from fineclipper.stages.versions import STAGE_VERSIONS
 from fineclipper.workflow import plan_workflow
 
@@ -171,7 +172,7 @@ def train_params(wildcards):
 
 
 #: The preprocessing that builds the shards, recorded in every checkpoint (for `fineclipper predict`).
-PREPROCESSING = json.dumps({stage: config[stage] for stage in paths.STAGES}, sort_keys=True)
+PREPROCESSING = json.dumps(preprocessing_settings(config), sort_keys=True)
 
 
 def run_chunks(run, tested):
