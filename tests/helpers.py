@@ -114,19 +114,32 @@ def free_port() -> int:
 
 
 def tiny_model(variant: str = "starplus", **settings):
-    """The tiny FineCLIPER (TINY) of a variant on the demo's classes, seeded: the same weights every call."""
+    """The tiny FineCLIPER (TINY, ``settings`` over it) of a variant on the demo's classes, seeded: the same
+    weights every call."""
     from fineclipper.model import FineCLIPER, ModelConfig
 
     torch.manual_seed(0)
-    return FineCLIPER(ModelConfig(**TINY, variant=variant, **settings), CLASSES)
+    return FineCLIPER(ModelConfig(**{**TINY, "variant": variant, **settings}), CLASSES)
 
 
-def model_batch(model, size: int = 2, frames: int = 4) -> dict:
-    """A seeded batch of random 64 px streams for ``model``, with descriptions and labels."""
+def perturbed(model):
+    """``model`` with its tunable weights moved off their initial values by the global generator (zero
+    up-projections would leave the adapters out of the forward pass and their inputs without gradients)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    return model
+
+
+def model_batch(model, clips: int = 2) -> dict:
+    """A seeded batch of ``clips`` random streams at the model's input size and frame count, with
+    descriptions and labels: normalised floats, as the trainer feeds the model."""
     generator = torch.Generator().manual_seed(1)
-    out = {s: torch.randn(size, frames, 3, 64, 64, generator=generator) for s in model.cfg.streams}
-    out["description"] = model.tokenize(["the jaw drops and the mouth opens", "the eyebrows rise"][:size])
-    out["label"] = torch.tensor([0, 2][:size])
+    size, frames = model.clip.visual.image_size[0], model.cfg.num_frames
+    out = {s: torch.randn(clips, frames, 3, size, size, generator=generator) for s in model.cfg.streams}
+    out["description"] = model.tokenize(["the jaw drops and the mouth opens", "the eyebrows rise"][:clips])
+    out["label"] = torch.tensor([0, 2][:clips])
     return out
 
 

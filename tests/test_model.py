@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from helpers import CLASSES, model_batch, tiny_model
+from helpers import CLASSES, model_batch, perturbed, tiny_model
 
 from fineclipper.model import VARIANTS, ModelConfig
 from fineclipper.model.clip import encode_image, encode_text, load_clip
@@ -55,11 +55,7 @@ def test_variants_and_their_parameters():
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path):
-    model = tiny_model(n_ctx=2)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.05)
+    model = perturbed(tiny_model(n_ctx=2))
     state = model.tunable_state_dict()
     assert not any(k.startswith("clip.") for k in state) and "context" in state
     torch.save({"model": state, "classes": CLASSES}, tmp_path / "ck.pt")

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 import torch
-from helpers import CLASSES
+from helpers import model_batch, perturbed, tiny_model
 from torch.utils.flop_counter import FlopCounterMode
 
 from fineclipper.model import FineCLIPER, ModelConfig
@@ -28,26 +28,8 @@ EXACT = {"rtol": 0.0, "atol": 0.0}
 
 
 def build(clip_model: str, frames: int, variant: str = "starplus", **switches) -> FineCLIPER:
-    """A model on a random frozen CLIP, its tunable weights drawn from seed 0 and moved off their initial
-    zeros (zero up-projections would leave the adapters out of the forward pass and their inputs ungraded)."""
-    torch.manual_seed(0)
-    model = FineCLIPER(ModelConfig(clip_model=clip_model, pretrained=None, variant=variant, num_frames=frames,
-                                   **{**EAGER, **switches}), CLASSES)
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.05)
-    return model
-
-
-def clips(model: FineCLIPER, b: int = 2) -> dict:
-    """A batch as the trainer feeds the model: normalised float streams, description tokens, labels."""
-    gen = torch.Generator().manual_seed(1)
-    size, t = model.clip.visual.image_size[0], model.cfg.num_frames
-    out = {s: torch.randn(b, t, 3, size, size, generator=gen) for s in model.cfg.streams}
-    out["description"] = model.tokenize(["the jaw drops and the mouth opens", "the eyebrows rise"][:b])
-    out["label"] = torch.tensor([0, 2][:b])
-    return out
+    """A model on a random frozen CLIP, its tunable weights drawn from seed 0 and perturbed (helpers)."""
+    return perturbed(tiny_model(variant, clip_model=clip_model, num_frames=frames, **{**EAGER, **switches}))
 
 
 def train_step(model: FineCLIPER, batch: dict, bf16: bool = False) -> tuple[torch.Tensor, dict]:
@@ -86,14 +68,14 @@ def step_flops(model: FineCLIPER, batch: dict) -> int:
 @pytest.mark.parametrize("share", [1.0, 0.5])
 def test_checkpointing_keeps_the_step_bit_for_bit(share):
     fast, eager = build("FC-Tiny", 4, checkpointing=True, checkpoint_share=share), build("FC-Tiny", 4)
-    assert_same_step(fast, eager, clips(eager), EXACT)
+    assert_same_step(fast, eager, model_batch(eager), EXACT)
 
 
 def test_a_share_of_the_blocks_is_checkpointed():
     """What checkpointing runs again is each checkpointed block's forward, up to the last tensor its backward
     needs (torch stops there): for half the blocks about half of it (FC-Tiny's first block needs less: the
     parsing and landmarks streams enter it without gradients)."""
-    batch = clips(build("FC-Tiny", 4))
+    batch = model_batch(build("FC-Tiny", 4))
     plain = step_flops(build("FC-Tiny", 4), batch)
     every, half = (step_flops(build("FC-Tiny", 4, checkpointing=True, checkpoint_share=share), batch) - plain
                    for share in (1.0, 0.5))
@@ -119,7 +101,7 @@ def test_frozen_weights_stored_in_bf16_give_the_same_step_under_autocast(no_fuse
     assert block.attn.in_proj_weight.dtype == block.mlp.c_fc.weight.dtype == fast.clip.text_projection.dtype \
         == torch.bfloat16
     assert block.ln_1.weight.dtype == fast.clip.positional_embedding.dtype == torch.float32
-    batch = clips(eager)
+    batch = model_batch(eager)
     assert_same_step(fast, eager, batch, EXACT, bf16=True)
     with pytest.raises(RuntimeError, match="frozen_bf16"):
         fast(batch)
@@ -137,7 +119,7 @@ def vit_b32() -> tuple[FineCLIPER, FineCLIPER]:
 @pytest.mark.slow
 def test_the_last_block_computes_the_class_token_alone_at_vit_b32(vit_b32, no_fused_attention):
     fast, eager = vit_b32
-    batch = clips(eager)
+    batch = model_batch(eager)
     saved = forward_flops(eager, batch) - forward_flops(fast, batch)
     # per image, what the last block no longer computes for its 49 patch tokens: their queries, attention
     # output projection and MLP (the adapters' and attention scores' FLOPs come on top)
@@ -147,7 +129,7 @@ def test_the_last_block_computes_the_class_token_alone_at_vit_b32(vit_b32, no_fu
 
 def test_the_class_token_shortcut_leaves_an_averaging_tower_alone(no_fused_attention):
     fast, eager = build("FC-Tiny", 4, class_token_only_last_block=True), build("FC-Tiny", 4)
-    batch = clips(eager)
+    batch = model_batch(eager)
     assert forward_flops(fast, batch) == forward_flops(eager, batch)
     assert_same_step(fast, eager, batch, EXACT)
 
@@ -157,7 +139,7 @@ def test_compiled_blocks_keep_the_step():
     """torch.compile of the blocks, checkpointed ones (inside the compiled graph) and plain ones, on the CPU."""
     torch._dynamo.reset()
     fast, eager = build("FC-Tiny", 4, compile=True, checkpointing=True, checkpoint_share=0.5), build("FC-Tiny", 4)
-    batch = clips(eager)
+    batch = model_batch(eager)
     assert_same_step(fast, eager, batch, REORDERED)
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0  # compiled, not a silent fall back to eager
     with torch.no_grad():  # evaluation runs through the compiled blocks too
